@@ -1,0 +1,31 @@
+"""provlae_tf: a faithful TensorFlow 2 port of pro-VLAE (Li et al., ICLR 2020).
+
+Public API::
+
+    from provlae_tf import ProVLAE, ModelConfig, load_checkpoint
+    model, config = load_checkpoint("runs/dsprites")
+    codes = model.encode(images)             # [(mean, log_var)] per ladder 1..L
+    logits = model.decode([mean for mean, _ in codes])
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Loaded on first use, so that `python -m provlae_tf.main --bad_flag` answers
+# without importing TensorFlow.
+_EXPORTS = {
+    "ProVLAE": "provlae_tf.model.ladder",
+    "LadderCode": "provlae_tf.model.ladder",
+    "ModelOutput": "provlae_tf.model.ladder",
+    "ModelConfig": "provlae_tf.config",
+    "RunConfig": "provlae_tf.config",
+    "load_checkpoint": "provlae_tf.api",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'provlae_tf' has no attribute {name!r}")

@@ -1,0 +1,49 @@
+"""Notebook-level helpers: load a trained model from a run directory."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import tensorflow as tf
+
+from provlae_tf.config import RunConfig, load_run_config
+from provlae_tf.errors import UserError
+from provlae_tf.model.ladder import ProVLAE
+from provlae_tf.train import checkpoints
+
+
+def load_checkpoint(path: str, stage: Optional[int] = None
+                    ) -> tuple[ProVLAE, RunConfig]:
+    """Loads the model of a provlae_tf run directory.
+
+    Args:
+        path: a run directory (``--checkpoint_dir`` of a training run).
+        stage: load the snapshot taken when that stage finished; default the
+            latest checkpoint.
+
+    Returns:
+        ``(model, config)``; the model's stage is the checkpoint's stage.
+
+    Raises:
+        UserError: no run or no such checkpoint in ``path``.
+    """
+    config = load_run_config(path)
+    if config is None:
+        raise UserError(f"{path}: no config.json; expected a provlae_tf run "
+                        "directory (the --checkpoint_dir of a training run).")
+    if stage is None:
+        prefix = tf.train.latest_checkpoint(
+            checkpoints.checkpoint_prefix_dir(path))
+    else:
+        prefix = os.path.join(checkpoints.stage_snapshot_dir(path, stage),
+                              "ckpt")
+        if not tf.io.gfile.exists(prefix + ".index"):
+            prefix = None
+    if prefix is None:
+        what = "checkpoint" if stage is None else f"snapshot of stage {stage}"
+        raise UserError(f"{path}: no {what} yet; train first.")
+    model = ProVLAE(config.model, stage=checkpoints.read_stage(prefix))
+    tf.train.Checkpoint(model=model).restore(prefix) \
+        .expect_partial().assert_existing_objects_matched()
+    return model, config

@@ -1,0 +1,42 @@
+"""The training input pipeline: a seeded permutation per epoch, drop-remainder
+batches of uint8 images, prefetched."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from provlae_tf.data.base import ImageSource
+
+
+def epoch_order(seed: int, stage: int, epoch: int, num_examples: int) -> np.ndarray:
+    """The data order of one epoch: a permutation fixed by (seed, stage, epoch)."""
+    rng = np.random.default_rng([seed, stage, epoch])
+    return rng.permutation(num_examples).astype(np.int32)
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Full batches per epoch (the remainder is dropped, as in the original)."""
+    return num_examples // batch_size
+
+
+def batches(source: ImageSource, order: np.ndarray, batch_size: int,
+            first_step: int = 0) -> tf.data.Dataset:
+    """uint8 batches ``(batch, H, W, C)`` following ``order`` from ``first_step``.
+
+    Images are gathered (or rendered) per batch on parallel workers in a
+    deterministic order, and prefetched so the training step never waits.
+    """
+    steps = steps_per_epoch(len(order), batch_size)
+    indices = order[first_step * batch_size: steps * batch_size]
+    shape = [batch_size, *source.image_shape]
+
+    def load(batch_indices):
+        images = tf.numpy_function(source.images, [batch_indices], tf.uint8,
+                                   stateful=False)
+        return tf.ensure_shape(images, shape)
+
+    return (tf.data.Dataset.from_tensor_slices(indices)
+            .batch(batch_size, drop_remainder=True)
+            .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))

@@ -1,0 +1,95 @@
+"""Command-line flags: the original's names, plus explicit ones for what it hard-codes.
+
+:func:`define_flags` registers every flag on a given ``FlagValues`` so tests
+can parse flagfiles into a fresh instance. Only :mod:`provlae_tf.main` reads
+the global ``FLAGS``; everything else receives a frozen config
+(:mod:`provlae_tf.config`).
+"""
+
+from __future__ import annotations
+
+from absl import flags
+
+DATASETS = ("dsprites", "3dshapes", "celeba", "mnist")
+MODES = ("1", "train", "2", "visualize", "3", "metrics")
+
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """Registers every provlae_tf flag on ``flag_values``."""
+    fv = flag_values
+    # --- The original's flags (same names, so its command lines still work).
+    flags.DEFINE_integer("epoch_size", 30, "Epochs per progressive stage.",
+                         flag_values=fv)
+    flags.DEFINE_integer("batch_size", 128, "Training batch size.",
+                         flag_values=fv)
+    flags.DEFINE_float("beta", 1.0, "KL weight of the active ladders.",
+                       flag_values=fv)
+    flags.DEFINE_float("learning_rate", 5e-4, "Adam learning rate.",
+                       flag_values=fv)
+    flags.DEFINE_string(
+        "checkpoint_dir", None,
+        "Run directory: checkpoints, config.json, logs, images. Default "
+        "runs/<dataset>. Rerunning a command on it resumes the run.",
+        flag_values=fv)
+    flags.DEFINE_string("log_file", "train.log",
+                        "Text log, relative to --checkpoint_dir.",
+                        flag_values=fv)
+    flags.DEFINE_string(
+        "train_seq", "all",
+        "Progressive stage to train: 1..L trains that stage only (continuing "
+        "from stage k-1 in --checkpoint_dir, as the original scripts do); "
+        "'all' trains every remaining stage.", flag_values=fv)
+    flags.DEFINE_boolean("KL", True,
+                         "Pre-KL: weight inactive ladders' KL by --coff.",
+                         flag_values=fv)
+    flags.DEFINE_boolean("fadein", True, "Fade new ladders in over "
+                         "--fade_in_duration iterations.", flag_values=fv)
+    flags.DEFINE_float("coff", 0.5, "KL weight of the inactive ladders "
+                       "when --KL is on.", flag_values=fv)
+    flags.DEFINE_float(
+        "gpu_usage", 1.0, "Accepted for compatibility with the original "
+        "scripts; below 1, GPU memory is allocated on demand instead.",
+        flag_values=fv)
+    flags.DEFINE_integer("z_dim", 2, "Latent dimensions per ladder.",
+                         flag_values=fv)
+    flags.DEFINE_enum("mode", "train", MODES,
+                      "1/train, 2/visualize or 3/metrics.", flag_values=fv)
+    # --- Explicit replacements for what the original derives or hard-codes.
+    flags.DEFINE_enum("dataset", "dsprites", DATASETS,
+                      "Dataset (the original guessed it from checkpoint_dir).",
+                      flag_values=fv)
+    flags.DEFINE_string("data_dir", "data", "Where dataset files live.",
+                        flag_values=fv)
+    flags.DEFINE_integer("max_examples", 0,
+                         "Train on a fixed seeded subset of this many images "
+                         "(0 = the whole dataset).", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order and "
+                         "sampling noise.", flag_values=fv)
+    flags.DEFINE_integer("fade_in_duration", 5000,
+                         "Iterations of the fade-in (alpha = iter / this).",
+                         flag_values=fv)
+    flags.DEFINE_enum("architecture", "auto", ("auto", "small", "celeba"),
+                      "Network; auto = celeba for CelebA, else small.",
+                      flag_values=fv)
+    flags.DEFINE_float("adam_beta1", 0.9, "Adam beta1.", flag_values=fv)
+    flags.DEFINE_float("adam_beta2", 0.999, "Adam beta2.", flag_values=fv)
+    flags.DEFINE_float("adam_epsilon", 1e-8, "Adam epsilon (TF1 'epsilon "
+                       "hat').", flag_values=fv)
+    flags.DEFINE_float("bn_epsilon", 1e-3, "Epsilon of the frozen-statistics "
+                       "'BN' layers.", flag_values=fv)
+    flags.DEFINE_list("log_var_clip", ["-100", "3"],
+                      "CelebA model: clip of the log-variances after sampling "
+                      "(low,high).", flag_values=fv)
+    flags.DEFINE_boolean(
+        "fix_encoder_fade", False,
+        "CelebA model: fade the encoder input of the ladder that switches on, "
+        "instead of the original's off-by-one (a fix; off = faithful).",
+        flag_values=fv)
+    flags.DEFINE_boolean("xla", False, "Compile the training step with XLA "
+                         "(slower on CPU: see benchmarks/train_throughput.py).",
+                         flag_values=fv)
+    flags.DEFINE_integer("log_every", 20, "Steps between progress-bar and "
+                         "TensorBoard updates.", flag_values=fv)
+    flags.DEFINE_integer("max_to_keep", 1, "Rolling checkpoints kept (the "
+                         "original keeps 1); a copy per stage is kept apart.",
+                         flag_values=fv)

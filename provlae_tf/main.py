@@ -1,0 +1,99 @@
+"""Command-line entry point: ``python -m provlae_tf.main [--flagfile=flags/X.cfg]``.
+
+The only module that reads ``FLAGS``. Every check that can refuse the
+command runs before anything is written.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from absl import app, flags, logging
+
+from provlae_tf import config as config_lib
+from provlae_tf.errors import UserError
+from provlae_tf.flags import define_flags
+
+FLAGS = flags.FLAGS
+define_flags(FLAGS)
+
+
+def train(config: config_lib.RunConfig) -> None:
+    """Validates, writes config.json, and trains (resuming if possible)."""
+    # Imported here so that flag errors come back without loading TensorFlow.
+    from provlae_tf.data.registry import load_source
+    from provlae_tf.train import checkpoints
+    from provlae_tf.train.progress import RunLog
+    from provlae_tf.train.trainer import Trainer
+
+    previous = checkpoints.check_run_directory(config)
+    source = load_source(config.data.dataset, config.data.data_dir,
+                         config.data.max_examples, config.train.seed)
+    if config.train.batch_size > source.num_examples:
+        raise UserError(f"--batch_size={config.train.batch_size}: expected at "
+                        f"most the dataset's {source.num_examples} images.")
+    checkpoints.check_stage_order(
+        config.train.stages(config.model.num_ladders),
+        checkpoints.read_completed_stages(config.checkpoint_dir),
+        config.checkpoint_dir)
+
+    changes = checkpoints.write_config(config, previous)
+    log = RunLog(config.checkpoint_dir, config.log_file)
+    if changes:
+        log.line("Continuing with changed training flags: " + "; ".join(changes))
+    trainer = Trainer(config, source, log)
+    _stop_gracefully_on_signals(trainer)
+    try:
+        trainer.run()
+    finally:
+        log.close()
+    log.line(f"Done: {config.checkpoint_dir}")
+
+
+def _stop_gracefully_on_signals(trainer) -> None:
+    """First Ctrl-C / SIGTERM: finish the step, save, exit. Second: abort."""
+    def request_stop(signum, frame):
+        del frame
+        if trainer.stop_requested:
+            signal.signal(signum, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        trainer.stop_requested = True
+        print("\nStopping after this step (again to abort)...", file=sys.stderr)
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+
+def _configure_devices(gpu_usage: float) -> None:
+    import tensorflow as tf
+    if gpu_usage < 1.0:
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    # TensorFlow's Python INFO lines (checkpoint sharding...) drown the
+    # progress bar; warnings and errors still show.
+    logging.set_verbosity(logging.WARNING)
+    try:
+        config = config_lib.from_flags(FLAGS)
+        if config.mode != "train":
+            raise UserError(f"--mode={FLAGS.mode}: only training (--mode=1 or "
+                            "train) is available in this version.")
+        _configure_devices(FLAGS.gpu_usage)
+        train(config)
+    except UserError as e:
+        from provlae_tf.train.trainer import Interrupted
+        print(f"provlae_tf: {e}", file=sys.stderr)
+        sys.exit(130 if isinstance(e, Interrupted) else 1)
+
+
+def run() -> None:
+    """Console-script entry point (``provlae-tf``)."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,87 @@
+"""The original's two ladder architectures, as data.
+
+"small" (L = 3) is used for dSprites, 3DShapes and MNIST; "celeba" (L = 4)
+for CelebA. See ``original-code.md`` §2 and §3 for the tables these mirror.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import tensorflow as tf
+
+from provlae_tf.model.blocks import (LadderGenerator, LadderHead,
+                                     PixelLogits, TrunkBlock)
+from provlae_tf.model.layers import BlockStyle
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """What distinguishes the two original networks besides their layers.
+
+    Attributes:
+        name: ``"small"`` or ``"celeba"``.
+        num_ladders: L.
+        clips_log_var: whether log-variances are clipped after sampling
+            (to ``ModelConfig.log_var_clip``).
+        encoder_fade_off_by_one: the original CelebA encoder fades the
+            ladder of the small model's rule (ladder 4 - stage) instead of
+            the ladder that switches on (see :mod:`provlae_tf.train.schedule`).
+    """
+
+    name: str
+    num_ladders: int
+    clips_log_var: bool
+    encoder_fade_off_by_one: bool
+
+
+SMALL = Architecture("small", 3, False, False)
+# Reference: the clip to [-100, 3] exists only in the CelebA model.
+CELEBA = Architecture("celeba", 4, True, True)
+ARCHITECTURES = {a.name: a for a in (SMALL, CELEBA)}
+
+
+def build_small(z_dim: int, channels: int, bn_epsilon: float):
+    """Scopes of the "small" network: ELU, 32 filters, fc 256 (§2)."""
+    style = BlockStyle(tf.nn.elu, bn_epsilon)
+    trunk = [TrunkBlock(f"qh{l}", 32, style) for l in (1, 2, 3)]
+    ladders = {l: LadderHead(f"qladder{l}", [(32, 2, True)], [(256, True)],
+                             z_dim, style) for l in (3, 2, 1)}
+    gens = {}
+    for l, size in ((3, 4), (2, 8), (1, 16)):
+        gens[l] = LadderGenerator(
+            f"gen{l}", [(256, True), (size * size * 32, True)],
+            (size, size, 32), [(32, 2, True)], style)
+    return trunk, ladders, gens, PixelLogits("gen0", channels, style)
+
+
+def build_celeba(z_dim: int, channels: int, bn_epsilon: float):
+    """Scopes of the "celeba" network: leaky ReLU, 64..512 filters (§3)."""
+    style = BlockStyle(functools.partial(tf.nn.leaky_relu, alpha=0.2),
+                     bn_epsilon)
+    trunk = [TrunkBlock(f"qh{l}", f, style)
+             for l, f in ((1, 64), (2, 128), (3, 256), (4, 512))]
+    ladders = {
+        4: LadderHead("qladder4", [], [(1024, True), (1024, True)], z_dim, style),
+        3: LadderHead("qladder3", [(256, 2, True), (512, 2, True)], [],
+                      z_dim, style),
+        2: LadderHead("qladder2", [(128, 2, True), (256, 2, True)], [],
+                      z_dim, style),
+        1: LadderHead("qladder1", [(64, 2, True), (64, 1, True)], [],
+                      z_dim, style),
+    }
+    gens = {
+        4: LadderGenerator("gen4", [(1024, True), (1024, True),
+                                    (4 * 4 * 512, True)], (4, 4, 512), [], style),
+        3: LadderGenerator("gen3", [(4 * 4 * 512, True)], (4, 4, 512),
+                           [(512, 1, True), (256, 2, True)], style),
+        2: LadderGenerator("gen2", [(8 * 8 * 256, True)], (8, 8, 256),
+                           [(128, 2, True), (64, 1, True)], style),
+        # Reference: gen1 has activations but no "BN" at all.
+        1: LadderGenerator("gen1", [(16 * 16 * 64, False)], (16, 16, 64),
+                           [(64, 2, False)], style),
+    }
+    return trunk, ladders, gens, PixelLogits("gen0", channels, style)
+
+
+BUILDERS = {"small": build_small, "celeba": build_celeba}

@@ -1,0 +1,194 @@
+"""The pro-VLAE ladder model: encoder trunk, per-ladder heads, ladder decoder.
+
+The whole L-ladder network exists at every stage, as in the original; the
+stage only changes masks and fade multipliers (and, in the trainer, loss
+weights). The stage is a Python int: inside a ``tf.function`` it is part of
+the trace key, so adding a ladder traces the graph once more.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from provlae_tf.config import ModelConfig
+from provlae_tf.model.architectures import ARCHITECTURES, BUILDERS
+from provlae_tf.train import schedule
+
+IMAGE_SIZE = 64
+
+
+class LadderCode(NamedTuple):
+    """One ladder's posterior and sample: tensors of shape (batch, z_dim)."""
+
+    mean: tf.Tensor
+    log_var: tf.Tensor
+    sample: tf.Tensor
+
+
+class ModelOutput(NamedTuple):
+    """The model's forward pass: ladders 1..L (bottom first) and pixel logits."""
+
+    ladders: tuple
+    logits: tf.Tensor
+
+
+class ProVLAE(keras.Model):
+    """The progressive variational ladder autoencoder (pro-VLAE).
+
+    Args:
+        config: the :class:`ModelConfig`.
+        stage: the progressive stage 1..L; stage s activates ladders
+            L..L-s+1. Change it with :meth:`set_stage`.
+
+    Example:
+        >>> model = ProVLAE(ModelConfig("small", z_dim=2, channels=1), stage=3)
+        >>> codes = model.encode(images)            # [(mean, log_var)] * 3
+        >>> logits = model.decode([m for m, _ in codes])
+    """
+
+    def __init__(self, config: ModelConfig, stage: int = 1, **kwargs):
+        super().__init__(name="vae_ladder", **kwargs)
+        self.config = config
+        self.architecture = ARCHITECTURES[config.architecture]
+        trunk, heads, gens, pixels = BUILDERS[config.architecture](
+            config.z_dim, config.channels, config.bn_epsilon)
+        levels = range(1, len(trunk) + 1)
+        # Lists indexed by ladder - 1 (checkpoints need string-keyed or list
+        # containers).
+        self.trunk = trunk
+        self.heads = [heads[l] for l in levels]
+        self.generators = [gens[l] for l in levels]
+        self.pixels = pixels
+        self.stage = 1
+        self.set_stage(stage)
+        self._build_variables()
+
+    @property
+    def num_ladders(self) -> int:
+        return self.architecture.num_ladders
+
+    def set_stage(self, stage: int) -> None:
+        """Sets the progressive stage used when no stage is passed explicitly."""
+        schedule.active_ladders(stage, self.num_ladders)  # validates
+        self.stage = int(stage)
+
+    def _build_variables(self) -> None:
+        x = tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, self.config.channels])
+        self(x, stage=self.num_ladders,
+             eps=[tf.zeros([1, self.config.z_dim])] * self.num_ladders)
+
+    # ------------------------------------------------------------------ encoder
+    def _encode_raw(self, x, alpha, stage: int):
+        """Posterior means and unclipped log-variances, ladders 1..L."""
+        faded = schedule.encoder_fade_ladder(
+            stage, self.num_ladders,
+            self.architecture.encoder_fade_off_by_one
+            and not self.config.fix_encoder_fade)
+        outputs = []
+        for ladder, h in enumerate(self.trunk_features(x), start=1):
+            head_input = h * alpha if ladder == faded else h
+            outputs.append(self.heads[ladder - 1](head_input))
+        return outputs
+
+    def trunk_features(self, x) -> list:
+        """The encoder trunk's feature maps h_1..h_L."""
+        features, h = [], x
+        for block in self.trunk:
+            h = block(h)
+            features.append(h)
+        return features
+
+    def _clip(self, log_var):
+        if not self.architecture.clips_log_var:
+            return log_var
+        return tf.clip_by_value(log_var, *self.config.log_var_clip)
+
+    def encode(self, x, alpha=1.0, stage: Optional[int] = None):
+        """Encodes images to per-ladder posterior parameters.
+
+        Args:
+            x: float images in [0, 1], shape (batch, 64, 64, channels).
+            alpha: fade-in coefficient (evaluation uses 1).
+            stage: defaults to the model's stage.
+
+        Returns:
+            A list over ladders 1..L of (mean, log_var) tensors (batch, z_dim);
+            log-variances clipped as the architecture prescribes.
+        """
+        stage = self.stage if stage is None else stage
+        x = tf.convert_to_tensor(x, tf.float32)
+        return [(mean, self._clip(log_var))
+                for mean, log_var in self._encode_raw(x, alpha, stage)]
+
+    # ------------------------------------------------------------------ decoder
+    def decode(self, codes: Sequence, alpha=1.0, stage: Optional[int] = None):
+        """Decodes one code per ladder (ladder 1 first) to pixel logits.
+
+        Ladders that are inactive at the stage are multiplied by zero, as in
+        the original; their codes must still be given (any value).
+        """
+        return self.pixels(self.decoder_maps(codes, alpha, stage)[1])
+
+    def decoder_maps(self, codes: Sequence, alpha=1.0,
+                     stage: Optional[int] = None) -> dict:
+        """The decoder's feature maps ``{l: g_l}`` for ladders L..1."""
+        stage = self.stage if stage is None else stage
+        codes = [tf.convert_to_tensor(c, tf.float32) for c in codes]
+        if len(codes) != self.num_ladders:
+            raise ValueError(f"decode needs {self.num_ladders} codes (one per "
+                             f"ladder, ladder 1 first), got {len(codes)}")
+        kinds = schedule.decoder_multiplier_kinds(stage, self.num_ladders)
+        top = self.num_ladders
+        maps = {top: self.generators[top - 1](codes[top - 1])}
+        for ladder in range(top - 1, 0, -1):
+            multiplier = {"off": 0.0, "fade": alpha, "on": None}[kinds[ladder]]
+            maps[ladder] = self.generators[ladder - 1](
+                codes[ladder - 1], maps[ladder + 1], multiplier)
+        return maps
+
+    # ------------------------------------------------------------------ forward
+    def call(self, x, alpha=1.0, stage: Optional[int] = None, eps=None,
+             seed=None, training=None):
+        """Encodes, samples with the reparameterisation, decodes.
+
+        Args:
+            x: float images (batch, 64, 64, channels).
+            alpha: fade-in coefficient.
+            stage: defaults to the model's stage.
+            eps: optional list of standard-normal noise per ladder.
+            seed: optional stateless seed (shape [2]) used when eps is None.
+
+        Returns:
+            :class:`ModelOutput`.
+        """
+        del training  # Reference: "BN" is frozen, dropout absent.
+        stage = self.stage if stage is None else stage
+        raw = self._encode_raw(tf.convert_to_tensor(x, tf.float32), alpha,
+                               stage)
+        if eps is None:
+            eps = self.noise(tf.shape(x)[0], seed)
+        ladders = []
+        for (mean, log_var), noise in zip(raw, eps):
+            # Reference: the sample uses the unclipped log-variance; the clip
+            # (CelebA) reaches only the KL and the returned log-variances.
+            sample = mean + tf.sqrt(tf.exp(log_var)) * noise
+            ladders.append(LadderCode(mean, self._clip(log_var), sample))
+        logits = self.decode([c.sample for c in ladders], alpha, stage)
+        return ModelOutput(tuple(ladders), logits)
+
+    def noise(self, batch_size, seed=None) -> list:
+        """Standard-normal noise per ladder; stateless when ``seed`` is given."""
+        shape = tf.stack([self.num_ladders, batch_size, self.config.z_dim])
+        if seed is None:
+            return tf.unstack(tf.random.normal(shape), self.num_ladders)
+        return tf.unstack(tf.random.stateless_normal(shape, seed),
+                          self.num_ladders)
+
+
+def count_trainable_parameters(model: keras.Model) -> int:
+    """Number of scalar trainable parameters."""
+    return int(sum(np.prod(v.shape) for v in model.trainable_variables))

@@ -1,0 +1,94 @@
+"""What a person watching training sees: a progress bar, epoch lines, a log
+file and TensorBoard scalars."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+# TensorBoard's scalar plugin reads summaries tagged with this metadata; we
+# write them with core TF so the tensorboard package is not a dependency.
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+
+
+def write_scalar(tag: str, value: float, step: int) -> None:
+    """Writes one TensorBoard scalar to the default summary writer."""
+    tf.summary.write(tag, tf.constant(value, tf.float32), step=step,
+                     metadata=_SCALAR_METADATA)
+
+
+class ProgressBar:
+    """A one-line progress bar with the latest losses (plain lines off a TTY)."""
+
+    def __init__(self, total: int, description: str, stream=None, width=24):
+        self.total, self.description, self.width = total, description, width
+        self.stream = stream or sys.stderr
+        self.interactive = getattr(self.stream, "isatty", lambda: False)()
+        self.start = time.perf_counter()
+
+    def update(self, done: int, metrics: dict[str, float]) -> None:
+        fraction = done / max(self.total, 1)
+        filled = int(round(self.width * fraction))
+        elapsed = time.perf_counter() - self.start
+        text = " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+        line = (f"{self.description} [{'#' * filled}{'.' * (self.width - filled)}]"
+                f" {done}/{self.total} {elapsed:.0f}s {text}")
+        if self.interactive:
+            self.stream.write("\r" + line[:200])
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class RunLog:
+    """Writes text lines to the console and ``--log_file``, scalars to TensorBoard."""
+
+    def __init__(self, run_dir: str, log_file: str, quiet: bool = False):
+        self.path = os.path.join(run_dir, log_file)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.quiet = quiet
+        self.writer = tf.summary.create_file_writer(
+            os.path.join(run_dir, "tensorboard"))
+
+    def line(self, text: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}"
+        if not self.quiet:
+            print(text, flush=True)
+        with open(self.path, "a") as f:
+            f.write(stamped + "\n")
+
+    def scalars(self, step: int, reconstruction: float, kl: Sequence[float],
+                alpha: float, stage: int, total: Optional[float] = None) -> None:
+        values = {"loss/reconstruction": reconstruction,
+                  "loss/kl_total": float(np.sum(kl)),
+                  **{f"kl/ladder{l}": v for l, v in enumerate(kl, start=1)},
+                  "schedule/alpha": alpha, "schedule/stage": stage}
+        if total is not None:
+            values["loss/total"] = total
+        with self.writer.as_default():
+            for tag, value in values.items():
+                write_scalar(tag, float(value), step)
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()
+
+
+def epoch_summary(stage: int, epoch: int, epochs: int, reconstruction: float,
+                  kl: Sequence[float], alpha: float, images_per_s: float) -> str:
+    """The end-of-epoch line: reconstruction, KL per ladder, alpha."""
+    kls = " ".join(f"KL{l} {v:.3f}" for l, v in enumerate(kl, start=1))
+    return (f"stage {stage} epoch {epoch}/{epochs}: recon {reconstruction:.3f}"
+            f" {kls} alpha {alpha:.3f} ({images_per_s:.0f} img/s)")

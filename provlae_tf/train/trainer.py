@@ -1,0 +1,236 @@
+"""The progressive training loop.
+
+One :class:`Trainer` owns the model, the TF1-equivalent Adam, the training
+state and the checkpoint manager of one run directory. ``train_step`` is a
+single ``tf.function`` whose trace key holds the stage (a Python int): it is
+traced once per stage, while alpha and the step are tensors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+from provlae_tf.config import RunConfig
+from provlae_tf.data import pipeline
+from provlae_tf.data.base import ImageSource
+from provlae_tf.errors import TrainingDiverged, UserError
+from provlae_tf.model.ladder import ProVLAE
+from provlae_tf.model.naming import original_variable_table
+from provlae_tf.train import checkpoints, schedule
+from provlae_tf.train.loss import Losses, compute_losses
+from provlae_tf.train.optimizer import TF1Adam
+from provlae_tf.train.progress import ProgressBar, RunLog, epoch_summary
+
+
+class Interrupted(UserError):
+    """Training stopped on request (Ctrl-C, SIGTERM) after saving a checkpoint."""
+
+
+@dataclasses.dataclass
+class StepInfo:
+    """Passed to callbacks after every training step."""
+
+    stage: int
+    epoch: int
+    step_in_epoch: int
+    step_in_stage: int
+    global_step: int
+    alpha: float
+
+
+class Trainer:
+    """Trains a pro-VLAE progressively in one run directory.
+
+    Args:
+        config: the run configuration.
+        source: the training images.
+        log: where lines and scalars go (created from the config if None).
+        callbacks: called with a :class:`StepInfo` after every step.
+    """
+
+    def __init__(self, config: RunConfig, source: ImageSource,
+                 log: Optional[RunLog] = None,
+                 callbacks: Sequence[Callable[[StepInfo], None]] = ()):
+        train = config.train
+        if train.batch_size > source.num_examples:
+            raise UserError(f"--batch_size={train.batch_size}: expected at most "
+                            f"the dataset's {source.num_examples} images.")
+        self.config, self.source = config, source
+        self.log = log or RunLog(config.checkpoint_dir, config.log_file)
+        self.callbacks = list(callbacks)
+        self.stop_requested = False
+        keras.utils.set_random_seed(train.seed)
+        self.model = ProVLAE(config.model, stage=1)
+        self.variables = list(original_variable_table(self.model).values())
+        self.optimizer = TF1Adam(self.variables, train.learning_rate,
+                                 train.adam_beta1, train.adam_beta2,
+                                 train.adam_epsilon)
+        self.state = checkpoints.TrainingState(source.num_examples)
+        self.checkpoint = tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, state=self.state)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint,
+            checkpoints.checkpoint_prefix_dir(config.checkpoint_dir),
+            max_to_keep=train.max_to_keep, checkpoint_name="ckpt")
+        self.train_step = tf.function(self._train_step,
+                                      jit_compile=train.xla)
+
+    # ------------------------------------------------------------- the step
+    def _train_step(self, images, alpha, global_step, stage: int) -> Losses:
+        train = self.config.train
+        weights = schedule.loss_weights(stage, self.model.num_ladders,
+                                        train.beta, train.coff, train.pre_kl)
+        x = tf.cast(images, tf.float32) / float(self.source.max_value)
+        seed = tf.stack([tf.constant(train.seed, tf.int64), global_step])
+        with tf.GradientTape() as tape:
+            output = self.model(x, alpha=alpha, stage=stage, seed=seed)
+            losses = compute_losses(x, output, weights)
+        gradients = tape.gradient(losses.total, self.variables)
+        self.optimizer.apply_gradients(gradients)
+        return losses
+
+    # ------------------------------------------------------------- the loop
+    def restore(self) -> bool:
+        """Restores the latest checkpoint of the run directory, if any."""
+        latest = self.manager.latest_checkpoint
+        if latest is None:
+            return False
+        self.checkpoint.restore(latest).assert_consumed()
+        self.log.line(f"Resuming {self.config.checkpoint_dir} at "
+                      f"{self.state.describe()} from {latest}.")
+        return True
+
+    def run(self) -> None:
+        """Trains the configured stages, resuming wherever the run stopped."""
+        self.restore()
+        stages = self.config.train.stages(self.model.num_ladders)
+        checkpoints.check_stage_order(stages, int(self.state.completed_stages),
+                                      self.config.checkpoint_dir)
+        for stage in stages:
+            if int(self.state.completed_stages) >= stage:
+                self.log.line(f"Stage {stage} is already complete in "
+                              f"{self.config.checkpoint_dir}; nothing to do.")
+                continue
+            self._train_stage(stage)
+
+    def _train_stage(self, stage: int) -> None:
+        state, train = self.state, self.config.train
+        if int(state.stage) != stage or int(state.completed_stages) >= stage:
+            for var, value in ((state.stage, stage), (state.epoch, 0),
+                               (state.step_in_epoch, 0),
+                               (state.step_in_stage, 0)):
+                var.assign(value)
+            self.log.line(f"Stage {stage}: ladders "
+                          f"{schedule.active_ladders(stage, self.model.num_ladders)}"
+                          f" active, KL weights {self._weights(stage)}.")
+        self.model.set_stage(stage)
+        while int(state.epoch) < train.epochs_per_stage:
+            self._train_epoch(stage)
+        state.completed_stages.assign(stage)
+        self.manager.save(checkpoint_number=int(state.global_step))
+        path = checkpoints.write_stage_snapshot(
+            self.checkpoint, self.config.checkpoint_dir, stage)
+        self.log.line(f"Stage {stage} finished; snapshot in {path}.")
+
+    def _weights(self, stage: int) -> list[float]:
+        t = self.config.train
+        return schedule.loss_weights(stage, self.model.num_ladders, t.beta,
+                                     t.coff, t.pre_kl)
+
+    def _train_epoch(self, stage: int) -> None:
+        state, train = self.state, self.config.train
+        n = self.source.num_examples
+        epoch = int(state.epoch)
+        if int(state.step_in_epoch) == 0:
+            state.order.assign(pipeline.epoch_order(train.seed, stage, epoch, n))
+        steps = pipeline.steps_per_epoch(n, train.batch_size)
+        batches = pipeline.batches(self.source, state.order.numpy(),
+                                   train.batch_size, int(state.step_in_epoch))
+        bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
+                                 f"{train.epochs_per_stage}")
+        window = _LossWindow()
+        start, images_seen = time.perf_counter(), 0
+        step_in_epoch = int(state.step_in_epoch)
+        step_in_stage, global_step = int(state.step_in_stage), int(state.global_step)
+        alpha = 1.0
+        for images in batches:
+            alpha = (schedule.fade_in_alpha(step_in_stage, train.fade_in_duration)
+                     if train.fade_in else 1.0)
+            window.add(self.train_step(
+                images, tf.constant(alpha, tf.float32),
+                tf.constant(global_step, tf.int64), stage))
+            step_in_epoch, step_in_stage, global_step = (
+                step_in_epoch + 1, step_in_stage + 1, global_step + 1)
+            images_seen += train.batch_size
+            for callback in self.callbacks:
+                callback(StepInfo(stage, epoch, step_in_epoch, step_in_stage,
+                                  global_step, alpha))
+            if step_in_epoch % train.log_every == 0 or step_in_epoch == steps:
+                recon, kl = window.flush(self._diverged_message(stage, epoch))
+                bar.update(step_in_epoch, {"recon": recon, "kl": float(kl.sum()),
+                                           "alpha": alpha})
+                self.log.scalars(global_step, recon, kl, alpha, stage)
+            if self.stop_requested:
+                self._save_position(step_in_epoch, step_in_stage, global_step)
+                bar.close()
+                raise Interrupted(
+                    f"Interrupted; saved at {self.state.describe()} in "
+                    f"{self.config.checkpoint_dir}. Rerun the same command "
+                    "to resume.")
+        bar.close()
+        window.flush(self._diverged_message(stage, epoch))
+        state.epoch.assign(epoch + 1)
+        self._save_position(0, step_in_stage, global_step)
+        elapsed = time.perf_counter() - start
+        recon, kl = window.epoch_means()
+        self.log.line(epoch_summary(stage, epoch + 1, train.epochs_per_stage,
+                                    recon, kl, alpha,
+                                    images_seen / max(elapsed, 1e-9)))
+
+    def _save_position(self, step_in_epoch, step_in_stage, global_step) -> None:
+        self.state.step_in_epoch.assign(step_in_epoch)
+        self.state.step_in_stage.assign(step_in_stage)
+        self.state.global_step.assign(global_step)
+        self.manager.save(checkpoint_number=global_step)
+
+    def _diverged_message(self, stage: int, epoch: int) -> str:
+        return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
+                f"is kept in {self.manager.directory}; rerunning resumes from "
+                "it. Lower --learning_rate or check the input data.")
+
+
+class _LossWindow:
+    """Collects step losses without a device sync per step."""
+
+    def __init__(self):
+        self.pending: list[Losses] = []
+        self.recon_sum, self.kl_sum, self.count = 0.0, 0.0, 0
+
+    def add(self, losses: Losses) -> None:
+        self.pending.append(losses)
+
+    def flush(self, where: str):
+        """Means of the pending steps; raises if any loss is not finite."""
+        if not self.pending:
+            return float("nan"), np.array([np.nan])
+        total = np.array([float(l.total) for l in self.pending])
+        recon = np.array([float(l.reconstruction) for l in self.pending])
+        kl = np.stack([l.kl.numpy() for l in self.pending])
+        if not np.all(np.isfinite(total)):
+            raise TrainingDiverged(f"The loss became {total[~np.isfinite(total)][0]}"
+                                   f" at {where}")
+        self.pending = []
+        self.recon_sum += recon.sum()
+        self.kl_sum = self.kl_sum + kl.sum(axis=0)
+        self.count += len(recon)
+        return float(recon.mean()), kl.mean(axis=0)
+
+    def epoch_means(self):
+        return self.recon_sum / max(self.count, 1), \
+            np.asarray(self.kl_sum) / max(self.count, 1)
