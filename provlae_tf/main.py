@@ -22,6 +22,7 @@ define_flags(FLAGS)
 def train(config: config_lib.RunConfig) -> None:
     """Validates, writes config.json, and trains (resuming if possible)."""
     # Imported here so that flag errors come back without loading TensorFlow.
+    from provlae_tf.data import pipeline
     from provlae_tf.data.registry import load_source
     from provlae_tf.train import checkpoints
     from provlae_tf.train.progress import RunLog
@@ -30,9 +31,7 @@ def train(config: config_lib.RunConfig) -> None:
     previous = checkpoints.check_run_directory(config)
     source = load_source(config.data.dataset, config.data.data_dir,
                          config.data.max_examples, config.train.seed)
-    if config.train.batch_size > source.num_examples:
-        raise UserError(f"--batch_size={config.train.batch_size}: expected at "
-                        f"most the dataset's {source.num_examples} images.")
+    pipeline.steps_per_epoch(source.num_examples, config.train.batch_size)
     checkpoints.check_stage_order(
         config.train.stages(config.model.num_ladders),
         checkpoints.read_completed_stages(config.checkpoint_dir),

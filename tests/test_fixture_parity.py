@@ -16,7 +16,7 @@ from provlae_tf.model.naming import (frozen_statistics_table,
 from provlae_tf.train import schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
-from tests.conftest import fixture_path
+from tests.shared_fixtures import fixture_path
 
 STAGE = 2
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from provlae_tf.train import schedule
-from tests.conftest import fixture_path
+from tests.shared_fixtures import fixture_path
 
 # original-code.md §6: loss weights per stage, ladders 1..L.
 RECIPES = {

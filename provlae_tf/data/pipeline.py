@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource
+from provlae_tf.errors import UserError
 
 
 def epoch_order(seed: int, stage: int, epoch: int, num_examples: int) -> np.ndarray:
@@ -16,7 +17,14 @@ def epoch_order(seed: int, stage: int, epoch: int, num_examples: int) -> np.ndar
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
-    """Full batches per epoch (the remainder is dropped, as in the original)."""
+    """Full batches per epoch (the remainder is dropped, as in the original).
+
+    Raises:
+        UserError: the batch is larger than the dataset (no step at all).
+    """
+    if batch_size > num_examples:
+        raise UserError(f"--batch_size={batch_size}: expected at most the "
+                        f"dataset's {num_examples} images.")
     return num_examples // batch_size
 
 

@@ -147,7 +147,7 @@ class ProVLAE(keras.Model):
         for ladder in range(top - 1, 0, -1):
             multiplier = {"off": 0.0, "fade": alpha, "on": None}[kinds[ladder]]
             maps[ladder] = self.generators[ladder - 1](
-                codes[ladder - 1], maps[ladder + 1], multiplier)
+                codes[ladder - 1], above=maps[ladder + 1], multiplier=multiplier)
         return maps
 
     # ------------------------------------------------------------------ forward

@@ -58,9 +58,7 @@ class Trainer:
                  log: Optional[RunLog] = None,
                  callbacks: Sequence[Callable[[StepInfo], None]] = ()):
         train = config.train
-        if train.batch_size > source.num_examples:
-            raise UserError(f"--batch_size={train.batch_size}: expected at most "
-                            f"the dataset's {source.num_examples} images.")
+        pipeline.steps_per_epoch(source.num_examples, train.batch_size)
         self.config, self.source = config, source
         self.log = log or RunLog(config.checkpoint_dir, config.log_file)
         self.callbacks = list(callbacks)
