@@ -143,8 +143,7 @@ class Trainer:
 
     def _train_epoch(self, stage: int) -> None:
         state, train = self.state, self.config.train
-        n = self.source.num_examples
-        epoch = int(state.epoch)
+        n, epoch = self.source.num_examples, int(state.epoch)
         if int(state.step_in_epoch) == 0:
             state.order.assign(pipeline.epoch_order(train.seed, stage, epoch, n))
         steps = pipeline.steps_per_epoch(n, train.batch_size)
@@ -152,50 +151,51 @@ class Trainer:
                                    train.batch_size, int(state.step_in_epoch))
         bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
                                  f"{train.epochs_per_stage}")
-        window = _LossWindow()
-        start, images_seen = time.perf_counter(), 0
-        step_in_epoch = int(state.step_in_epoch)
-        step_in_stage, global_step = int(state.step_in_stage), int(state.global_step)
-        alpha = 1.0
+        window, start = _LossWindow(self._diverged_message(stage, epoch)), \
+            time.perf_counter()
+        at = StepInfo(stage, epoch, int(state.step_in_epoch),
+                      int(state.step_in_stage), int(state.global_step), 1.0)
         for images in batches:
-            alpha = (schedule.fade_in_alpha(step_in_stage, train.fade_in_duration)
-                     if train.fade_in else 1.0)
+            at.alpha = (schedule.fade_in_alpha(at.step_in_stage,
+                                               train.fade_in_duration)
+                        if train.fade_in else 1.0)
             window.add(self.train_step(
-                images, tf.constant(alpha, tf.float32),
-                tf.constant(global_step, tf.int64), stage))
-            step_in_epoch, step_in_stage, global_step = (
-                step_in_epoch + 1, step_in_stage + 1, global_step + 1)
-            images_seen += train.batch_size
+                images, tf.constant(at.alpha, tf.float32),
+                tf.constant(at.global_step, tf.int64), stage))
+            at.step_in_epoch += 1
+            at.step_in_stage += 1
+            at.global_step += 1
             for callback in self.callbacks:
-                callback(StepInfo(stage, epoch, step_in_epoch, step_in_stage,
-                                  global_step, alpha))
-            if step_in_epoch % train.log_every == 0 or step_in_epoch == steps:
-                recon, kl = window.flush(self._diverged_message(stage, epoch))
-                bar.update(step_in_epoch, {"recon": recon, "kl": float(kl.sum()),
-                                           "alpha": alpha})
-                self.log.scalars(global_step, recon, kl, alpha, stage)
+                callback(dataclasses.replace(at))
+            if at.step_in_epoch % train.log_every == 0 \
+                    or at.step_in_epoch == steps or self.stop_requested:
+                recon, kl = window.flush()  # raises on a non-finite loss
+                bar.update(at.step_in_epoch, {"recon": recon,
+                                              "kl": float(kl.sum()),
+                                              "alpha": at.alpha})
+                self.log.scalars(at.global_step, recon, kl, at.alpha, stage)
             if self.stop_requested:
-                self._save_position(step_in_epoch, step_in_stage, global_step)
                 bar.close()
+                self._save_position(at)
                 raise Interrupted(
                     f"Interrupted; saved at {self.state.describe()} in "
                     f"{self.config.checkpoint_dir}. Rerun the same command "
                     "to resume.")
         bar.close()
-        window.flush(self._diverged_message(stage, epoch))
         state.epoch.assign(epoch + 1)
-        self._save_position(0, step_in_stage, global_step)
-        elapsed = time.perf_counter() - start
+        at.step_in_epoch = 0
+        self._save_position(at)
         recon, kl = window.epoch_means()
+        images_per_s = window.count * train.batch_size / max(
+            time.perf_counter() - start, 1e-9)
         self.log.line(epoch_summary(stage, epoch + 1, train.epochs_per_stage,
-                                    recon, kl, alpha,
-                                    images_seen / max(elapsed, 1e-9)))
+                                    recon, kl, at.alpha, images_per_s))
 
-    def _save_position(self, step_in_epoch, step_in_stage, global_step) -> None:
-        self.state.step_in_epoch.assign(step_in_epoch)
-        self.state.step_in_stage.assign(step_in_stage)
-        self.state.global_step.assign(global_step)
-        self.manager.save(checkpoint_number=global_step)
+    def _save_position(self, at: StepInfo) -> None:
+        self.state.step_in_epoch.assign(at.step_in_epoch)
+        self.state.step_in_stage.assign(at.step_in_stage)
+        self.state.global_step.assign(at.global_step)
+        self.manager.save(checkpoint_number=at.global_step)
 
     def _diverged_message(self, stage: int, epoch: int) -> str:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
@@ -204,16 +204,21 @@ class Trainer:
 
 
 class _LossWindow:
-    """Collects step losses without a device sync per step."""
+    """Collects step losses without a device sync per step.
 
-    def __init__(self):
+    Args:
+        where: says where training is, for the divergence error.
+    """
+
+    def __init__(self, where: str):
+        self.where = where
         self.pending: list[Losses] = []
         self.recon_sum, self.kl_sum, self.count = 0.0, 0.0, 0
 
     def add(self, losses: Losses) -> None:
         self.pending.append(losses)
 
-    def flush(self, where: str):
+    def flush(self):
         """Means of the pending steps; raises if any loss is not finite."""
         if not self.pending:
             return float("nan"), np.array([np.nan])
@@ -221,8 +226,9 @@ class _LossWindow:
         recon = np.array([float(l.reconstruction) for l in self.pending])
         kl = np.stack([l.kl.numpy() for l in self.pending])
         if not np.all(np.isfinite(total)):
-            raise TrainingDiverged(f"The loss became {total[~np.isfinite(total)][0]}"
-                                   f" at {where}")
+            raise TrainingDiverged(
+                f"The loss became {total[~np.isfinite(total)][0]} at "
+                f"{self.where}")
         self.pending = []
         self.recon_sum += recon.sum()
         self.kl_sum = self.kl_sum + kl.sum(axis=0)
