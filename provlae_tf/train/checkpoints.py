@@ -47,7 +47,10 @@ class TrainingState(tf.Module):
                                  trainable=False, name="data_order")
 
     def describe(self) -> str:
-        return (f"stage {int(self.stage)}, epoch {int(self.epoch)}, "
+        """Where training is, for people (epochs counted from 1)."""
+        if int(self.completed_stages) >= int(self.stage):
+            return f"the end of stage {int(self.stage)}"
+        return (f"stage {int(self.stage)}, epoch {int(self.epoch) + 1}, "
                 f"step {int(self.step_in_epoch)} of the epoch "
                 f"({int(self.step_in_stage)} in the stage)")
 

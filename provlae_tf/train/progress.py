@@ -62,9 +62,10 @@ class RunLog:
         self.writer = tf.summary.create_file_writer(
             os.path.join(run_dir, "tensorboard"))
 
-    def line(self, text: str) -> None:
+    def line(self, text: str, echo: bool = True) -> None:
+        """Appends a time-stamped line to the log file; prints it if ``echo``."""
         stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}"
-        if not self.quiet:
+        if echo and not self.quiet:
             print(text, flush=True)
         with open(self.path, "a") as f:
             f.write(stamped + "\n")

@@ -106,16 +106,22 @@ class Trainer:
 
     def run(self) -> None:
         """Trains the configured stages, resuming wherever the run stopped."""
-        self.restore()
-        stages = self.config.train.stages(self.model.num_ladders)
-        checkpoints.check_stage_order(stages, int(self.state.completed_stages),
-                                      self.config.checkpoint_dir)
-        for stage in stages:
-            if int(self.state.completed_stages) >= stage:
-                self.log.line(f"Stage {stage} is already complete in "
-                              f"{self.config.checkpoint_dir}; nothing to do.")
-                continue
-            self._train_stage(stage)
+        try:
+            self.restore()
+            stages = self.config.train.stages(self.model.num_ladders)
+            checkpoints.check_stage_order(
+                stages, int(self.state.completed_stages),
+                self.config.checkpoint_dir)
+            for stage in stages:
+                if int(self.state.completed_stages) >= stage:
+                    self.log.line(f"Stage {stage} is already complete in "
+                                  f"{self.config.checkpoint_dir}; nothing to "
+                                  "do.")
+                    continue
+                self._train_stage(stage)
+        except UserError as e:  # interrupted, diverged: keep it in the log
+            self.log.line(f"{type(e).__name__}: {e}", echo=False)
+            raise
 
     def _train_stage(self, stage: int) -> None:
         state, train = self.state, self.config.train
@@ -124,9 +130,11 @@ class Trainer:
                                (state.step_in_epoch, 0),
                                (state.step_in_stage, 0)):
                 var.assign(value)
-            self.log.line(f"Stage {stage}: ladders "
-                          f"{schedule.active_ladders(stage, self.model.num_ladders)}"
-                          f" active, KL weights {self._weights(stage)}.")
+        if int(state.step_in_stage) == 0:
+            self.log.line(
+                f"Stage {stage}: ladders "
+                f"{schedule.active_ladders(stage, self.model.num_ladders)} "
+                f"active, KL weights {self._weights(stage)}.")
         self.model.set_stage(stage)
         while int(state.epoch) < train.epochs_per_stage:
             self._train_epoch(stage)
