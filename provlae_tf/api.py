@@ -8,6 +8,7 @@ from typing import Optional
 import tensorflow as tf
 
 from provlae_tf.config import RunConfig, load_run_config
+from provlae_tf.convert import runs, tf1
 from provlae_tf.errors import UserError
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.train import checkpoints
@@ -18,9 +19,12 @@ def load_checkpoint(path: str, stage: Optional[int] = None
     """Loads the model of a provlae_tf run directory.
 
     Args:
-        path: a run directory (``--checkpoint_dir`` of a training run).
+        path: a run directory (``--checkpoint_dir`` of a training run), or a
+            directory of the original TF1 code (recognised by its
+            ``checkpoint`` state file; its latest checkpoint is loaded).
         stage: load the snapshot taken when that stage finished; default the
-            latest checkpoint.
+            latest checkpoint. Required for original directories, which do
+            not record their stage (the ``--train_seq`` that wrote them).
 
     Returns:
         ``(model, config)``; the model's stage is the checkpoint's stage.
@@ -28,6 +32,8 @@ def load_checkpoint(path: str, stage: Optional[int] = None
     Raises:
         UserError: no run or no such checkpoint in ``path``.
     """
+    if tf1.is_original_directory(path):
+        return runs.load_original(path, stage)
     config = load_run_config(path)
     if config is None:
         raise UserError(f"{path}: no config.json; expected a provlae_tf run "

@@ -88,6 +88,10 @@ class RunConfig:
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
+    # An original TF1 run directory to start from (when ours has no
+    # checkpoint yet), and how strictly to map its variables.
+    init_from: str = ""
+    restore: str = "strict"
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -98,7 +102,9 @@ class RunConfig:
         model["log_var_clip"] = tuple(model["log_var_clip"])
         return cls(checkpoint_dir=d["checkpoint_dir"], mode=d["mode"],
                    log_file=d["log_file"], data=DataConfig(**d["data"]),
-                   model=ModelConfig(**model), train=TrainConfig(**d["train"]))
+                   model=ModelConfig(**model), train=TrainConfig(**d["train"]),
+                   init_from=d.get("init_from", ""),
+                   restore=d.get("restore", "strict"))
 
     def identity(self) -> dict[str, Any]:
         """What must not change when a run is continued: the variables' shapes
@@ -147,7 +153,8 @@ def from_flags(fv) -> RunConfig:
             fv.epoch_size, fv.batch_size, fv.beta, fv.coff, fv.KL, fv.fadein,
             fv.fade_in_duration, fv.learning_rate, fv.adam_beta1,
             fv.adam_beta2, fv.adam_epsilon, fv.seed, train_seq, fv.xla,
-            fv.log_every, fv.max_to_keep))
+            fv.log_every, fv.max_to_keep),
+        init_from=fv.init_from or "", restore=fv.restore)
 
 
 def _require(ok: bool, flag: str, value, expected: str) -> None:

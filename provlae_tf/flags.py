@@ -85,6 +85,16 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "CelebA model: fade the encoder input of the ladder that switches on, "
         "instead of the original's off-by-one (a fix; off = faithful).",
         flag_values=fv)
+    flags.DEFINE_string(
+        "init_from", None,
+        "A run directory of the original TF1 code to start from (with a new "
+        "--checkpoint_dir). Passing the original directory itself as "
+        "--checkpoint_dir does the same in place.", flag_values=fv)
+    flags.DEFINE_enum(
+        "restore", "strict", ("strict", "optimistic"),
+        "Loading an original checkpoint: strict (every variable mapped and of "
+        "the right shape) or optimistic (the original's fallback: load what "
+        "matches by name and shape, report the rest).", flag_values=fv)
     flags.DEFINE_boolean("xla", False, "Compile the training step with XLA "
                          "(slower on CPU: see benchmarks/train_throughput.py).",
                          flag_values=fv)

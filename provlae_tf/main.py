@@ -6,6 +6,8 @@ command runs before anything is written.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import signal
 import sys
 
@@ -28,14 +30,19 @@ def train(config: config_lib.RunConfig) -> None:
     from provlae_tf.train.progress import RunLog
     from provlae_tf.train.trainer import Trainer
 
+    config = _with_original(config)
     previous = checkpoints.check_run_directory(config)
     source = load_source(config.data.dataset, config.data.data_dir,
                          config.data.max_examples, config.train.seed)
     pipeline.steps_per_epoch(source.num_examples, config.train.batch_size)
-    checkpoints.check_stage_order(
-        config.train.stages(config.model.num_ladders),
-        checkpoints.read_completed_stages(config.checkpoint_dir),
-        config.checkpoint_dir)
+    stages = config.train.stages(config.model.num_ladders)
+    completed = checkpoints.read_completed_stages(config.checkpoint_dir)
+    if completed is None:  # nothing of ours yet: an original counts as k-1
+        completed = stages[0] - 1 if config.init_from else 0
+        if config.init_from:
+            from provlae_tf.convert.runs import check_importable
+            check_importable(config)
+    checkpoints.check_stage_order(stages, completed, config.checkpoint_dir)
 
     changes = checkpoints.write_config(config, previous)
     log = RunLog(config.checkpoint_dir, config.log_file)
@@ -48,6 +55,21 @@ def train(config: config_lib.RunConfig) -> None:
     finally:
         log.close()
     log.line(f"Done: {config.checkpoint_dir}")
+
+
+def _with_original(config: config_lib.RunConfig) -> config_lib.RunConfig:
+    """Recognises an original TF1 run directory (in place or --init_from)."""
+    from provlae_tf.convert import runs, tf1
+    run_dir = config.checkpoint_dir
+    saved = config_lib.load_run_config(run_dir)
+    init_from = (config.init_from or (saved.init_from if saved else "")
+                 or (run_dir if os.path.isdir(run_dir)
+                     and tf1.is_original_directory(run_dir) else ""))
+    if not init_from:
+        return config
+    explicit = {name for name in FLAGS if FLAGS[name].present}
+    return runs.resolve_original(
+        dataclasses.replace(config, init_from=init_from), explicit)
 
 
 def _stop_gracefully_on_signals(trainer) -> None:

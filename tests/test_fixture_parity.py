@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from provlae_tf.config import ModelConfig
+from provlae_tf.convert import tf1
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import (frozen_statistics_table,
                                      original_variable_table)
@@ -30,18 +31,14 @@ def max_rel_error(ours, reference) -> float:
 
 @pytest.fixture(scope="module")
 def original():
-    """Our model and TF1Adam holding the original checkpoint's values."""
+    """Our model and TF1Adam holding the original checkpoint, via the importer."""
     directory = fixture_path("tf1_dsprites")
-    reader = tf.train.load_checkpoint(str(directory / "checkpoint-20"))
     model = ProVLAE(ModelConfig("small", z_dim=2, channels=1), stage=STAGE)
     table = original_variable_table(model)
     optimizer = TF1Adam(list(table.values()))
-    for i, (name, var) in enumerate(table.items()):
-        var.assign(reader.get_tensor(name))
-        optimizer.m[i].assign(reader.get_tensor(name + "/Adam"))
-        optimizer.v[i].assign(reader.get_tensor(name + "/Adam_1"))
-    optimizer.beta1_power.assign(reader.get_tensor("beta1_power"))
-    optimizer.beta2_power.assign(reader.get_tensor("beta2_power"))
+    report = tf1.import_original(tf1.latest_prefix(str(directory)), model,
+                                 optimizer)
+    assert not report.skipped
     return model, table, optimizer, directory
 
 

@@ -12,6 +12,7 @@ Layout of a run directory (``--checkpoint_dir``)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ class TrainingState(tf.Module):
     fade-in included (alpha depends on the iteration within the stage).
     """
 
-    def __init__(self, num_examples: int):
+    def __init__(self):
         super().__init__(name="training_state")
         as_int = lambda v, n: tf.Variable(v, dtype=tf.int64, trainable=False,
                                           name=n)
@@ -43,8 +44,10 @@ class TrainingState(tf.Module):
         self.step_in_epoch = as_int(0, "step_in_epoch")
         self.step_in_stage = as_int(0, "step_in_stage")
         self.global_step = as_int(0, "global_step")
-        self.order = tf.Variable(np.zeros(num_examples, np.int32),
-                                 trainable=False, name="data_order")
+        # Unknown length: the state restores whatever the dataset size was.
+        self.order = tf.Variable(np.zeros(0, np.int32), trainable=False,
+                                 shape=tf.TensorShape([None]),
+                                 name="data_order")
 
     def describe(self) -> str:
         """Where training is, for people (epochs counted from 1)."""
@@ -55,6 +58,11 @@ class TrainingState(tf.Module):
                 f"({int(self.step_in_stage)} in the stage)")
 
 
+def training_checkpoint(model, optimizer, state) -> tf.train.Checkpoint:
+    """The object graph of every provlae_tf checkpoint."""
+    return tf.train.Checkpoint(model=model, optimizer=optimizer, state=state)
+
+
 def checkpoint_prefix_dir(run_dir: str) -> str:
     return os.path.join(run_dir, "ckpt")
 
@@ -63,11 +71,11 @@ def stage_snapshot_dir(run_dir: str, stage: int) -> str:
     return os.path.join(run_dir, "stages", f"stage{stage}")
 
 
-def read_completed_stages(run_dir: str) -> int:
-    """Finished stages recorded in the latest checkpoint (0 if none); no writes."""
+def read_completed_stages(run_dir: str) -> Optional[int]:
+    """Finished stages recorded in the latest checkpoint (None if none); no writes."""
     latest = tf.train.latest_checkpoint(checkpoint_prefix_dir(run_dir))
     if latest is None:
-        return 0
+        return None
     reader = tf.train.load_checkpoint(latest)
     return int(reader.get_tensor(
         "state/completed_stages/.ATTRIBUTES/VARIABLE_VALUE"))
@@ -106,7 +114,10 @@ def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
                         "directory.")
     saved = load_run_config(run_dir)
     if saved is None:
-        if os.path.isdir(run_dir) and os.listdir(run_dir):
+        original_in_place = os.path.abspath(config.init_from or "/") == \
+            os.path.abspath(run_dir)
+        if os.path.isdir(run_dir) and os.listdir(run_dir) \
+                and not original_in_place:
             raise UserError(
                 f"--checkpoint_dir={run_dir} is not empty and holds no "
                 "provlae_tf run (no config.json). Use a new or empty directory.")
@@ -153,15 +164,38 @@ def atomic_write_text(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def staged_directory(out_dir: str, replace: bool = False):
+    """Yields a temporary sibling of ``out_dir`` that becomes it on success.
+
+    Readers never see a half-written directory: on an exception the
+    temporary one is removed and ``out_dir`` is left as it was.
+
+    Args:
+        out_dir: the directory to create.
+        replace: replace an existing ``out_dir``; otherwise it must be
+            absent or empty.
+    """
+    if not replace and os.path.exists(out_dir) and os.listdir(out_dir):
+        raise UserError(f"{out_dir}: exists and is not empty; choose a new "
+                        "output directory.")
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-")
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if os.path.exists(out_dir):
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+
+
 def write_stage_snapshot(checkpoint: tf.train.Checkpoint, run_dir: str,
                          stage: int) -> str:
     """Writes the end-of-stage copy into ``stages/stage<k>`` atomically."""
     final = stage_snapshot_dir(run_dir, stage)
-    parent = os.path.dirname(final)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-stage{stage}-")
-    checkpoint.write(os.path.join(tmp, "ckpt"))
-    if os.path.exists(final):
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    with staged_directory(final, replace=True) as tmp:
+        checkpoint.write(os.path.join(tmp, "ckpt"))
     return final

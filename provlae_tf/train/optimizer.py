@@ -46,6 +46,12 @@ class TF1Adam(tf.Module):
         self.v = [tf.Variable(tf.zeros_like(v), trainable=False,
                               name=_slot_name(v, "Adam_1")) for v in variables]
         self._variables = variables
+        self._index = {v.ref(): i for i, v in enumerate(variables)}
+
+    def slots(self, variable: tf.Variable) -> tuple[tf.Variable, tf.Variable]:
+        """The (m, v) slots of ``variable`` (TF1 names ``<var>/Adam``, ``/Adam_1``)."""
+        i = self._index[variable.ref()]
+        return self.m[i], self.v[i]
 
     @property
     def steps(self) -> tf.Tensor:

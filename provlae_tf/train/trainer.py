@@ -69,9 +69,9 @@ class Trainer:
         self.optimizer = TF1Adam(self.variables, train.learning_rate,
                                  train.adam_beta1, train.adam_beta2,
                                  train.adam_epsilon)
-        self.state = checkpoints.TrainingState(source.num_examples)
-        self.checkpoint = tf.train.Checkpoint(
-            model=self.model, optimizer=self.optimizer, state=self.state)
+        self.state = checkpoints.TrainingState()
+        self.checkpoint = checkpoints.training_checkpoint(
+            self.model, self.optimizer, self.state)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
             checkpoints.checkpoint_prefix_dir(config.checkpoint_dir),
@@ -95,10 +95,20 @@ class Trainer:
 
     # ------------------------------------------------------------- the loop
     def restore(self) -> bool:
-        """Restores the latest checkpoint of the run directory, if any."""
+        """Restores the latest checkpoint of the run directory, if any.
+
+        A run without a checkpoint of its own starts from ``init_from``, an
+        original TF1 checkpoint, when the config names one.
+        """
         latest = self.manager.latest_checkpoint
         if latest is None:
-            return False
+            if not self.config.init_from:
+                return False
+            # Imported here: the converter depends on the training modules.
+            from provlae_tf.convert.runs import initialise_from_original
+            self.log.line(initialise_from_original(
+                self.config, self.model, self.optimizer, self.state))
+            return True
         self.checkpoint.restore(latest).assert_consumed()
         self.log.line(f"Resuming {self.config.checkpoint_dir} at "
                       f"{self.state.describe()} from {latest}.")

@@ -1,0 +1,64 @@
+"""Converts checkpoints between the original TF1 layout and provlae_tf runs.
+
+    # one of our runs -> an original-layout TF1 checkpoint directory
+    python -m provlae_tf.convert --to=tf1 --checkpoint_dir=runs/dsprites --out_dir=tf1_out
+    # an original run directory -> a new provlae_tf run directory
+    python -m provlae_tf.convert --to=tf2 --checkpoint_dir=orig --train_seq=2 --out_dir=runs/from_orig
+
+Nothing is written unless the whole conversion succeeds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+
+from provlae_tf.errors import UserError
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("to", None, ("tf1", "tf2"),
+                  "tf1: write one of our runs in the original layout; tf2: "
+                  "make a provlae_tf run of an original checkpoint.")
+flags.DEFINE_string("checkpoint_dir", None, "The directory to convert.")
+flags.DEFINE_string("out_dir", None, "The new directory to write (absent or "
+                    "empty).")
+flags.DEFINE_integer("train_seq", None, "--to=tf2: the stage the original run "
+                     "trained (its --train_seq); the checkpoint does not "
+                     "record it.")
+flags.DEFINE_enum("dataset", None, ("dsprites", "3dshapes", "celeba", "mnist"),
+                  "--to=tf2: the dataset (default: guessed from the channels "
+                  "and architecture).")
+flags.DEFINE_enum("restore", "strict", ("strict", "optimistic"),
+                  "--to=tf2: strict or optimistic variable matching.")
+flags.mark_flags_as_required(["to", "checkpoint_dir", "out_dir"])
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.WARNING)
+    from provlae_tf.convert import runs
+    try:
+        if FLAGS.to == "tf1":
+            prefix = runs.run_to_original(FLAGS.checkpoint_dir, FLAGS.out_dir)
+            print(f"Wrote the original-layout checkpoint {prefix}")
+        else:
+            if FLAGS.train_seq is None:
+                raise UserError("--train_seq: required with --to=tf2 (the "
+                                "stage the original run trained; the "
+                                "checkpoint does not record it).")
+            config = runs.original_to_run(FLAGS.checkpoint_dir, FLAGS.out_dir,
+                                          FLAGS.train_seq, FLAGS.dataset,
+                                          FLAGS.restore)
+            print(f"Wrote the provlae_tf run {FLAGS.out_dir} (dataset "
+                  f"{config.data.dataset}, end of stage {FLAGS.train_seq}); "
+                  f"continue it with --checkpoint_dir={FLAGS.out_dir} "
+                  f"--train_seq={FLAGS.train_seq + 1}.")
+    except UserError as e:
+        print(f"provlae_tf.convert: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)

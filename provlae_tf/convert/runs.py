@@ -1,0 +1,180 @@
+"""Original TF1 run directories as provlae_tf runs: train from, load, convert.
+
+An original checkpoint records the network's shape and Adam's step count,
+but not the stage it finished nor the dataset: those come from
+``--train_seq`` (as in the original scripts) and ``--dataset`` (guessed
+from the channels and architecture when not given).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Collection, Optional
+
+import tensorflow as tf
+
+from provlae_tf.config import (CHANNELS, DataConfig, ModelConfig, RunConfig,
+                               TrainConfig, load_run_config)
+from provlae_tf.convert import tf1
+from provlae_tf.errors import UserError
+from provlae_tf.model.ladder import ProVLAE
+from provlae_tf.model.naming import original_variable_table
+from provlae_tf.train import checkpoints
+from provlae_tf.train.optimizer import TF1Adam
+
+
+def guess_dataset(info: tf1.OriginalCheckpoint) -> str:
+    """The dataset an original checkpoint was most likely trained on."""
+    if info.architecture == "celeba":
+        return "celeba"
+    return "3dshapes" if info.channels == 3 else "dsprites"
+
+
+def resolve_original(config: RunConfig, explicit: Collection[str]) -> RunConfig:
+    """Takes the model's shape from ``config.init_from``'s checkpoint.
+
+    Args:
+        config: built from the flags, with ``init_from`` set.
+        explicit: names of the flags the user set; those must agree with
+            the checkpoint, the others are read from it.
+
+    Raises:
+        UserError: a flag contradicts the checkpoint, or --train_seq is
+            missing (the checkpoint cannot tell its stage).
+    """
+    info = tf1.inspect(tf1.latest_prefix(config.init_from))
+    for flag, asked, found in (
+            ("z_dim", config.model.z_dim, info.z_dim),
+            ("architecture", config.model.architecture, info.architecture)):
+        if flag in explicit and asked != found:
+            raise UserError(f"--{flag}={asked}: the original checkpoint "
+                            f"{info.prefix} has {flag} {found}. Leave --{flag}"
+                            " out; it is read from the checkpoint.")
+    dataset = (config.data.dataset if "dataset" in explicit
+               else guess_dataset(info))
+    if CHANNELS[dataset] != info.channels:
+        raise UserError(f"--dataset={dataset}: {CHANNELS[dataset]}-channel "
+                        f"images, but the original checkpoint {info.prefix} "
+                        f"has {info.channels}.")
+    if config.train.train_seq == "all":
+        raise UserError(
+            "--train_seq: an original checkpoint does not record its stage. "
+            "Give --train_seq=k to train stage k from it (the checkpoint is "
+            "taken as the end of stage k-1), as the original scripts do.")
+    model = dataclasses.replace(config.model, architecture=info.architecture,
+                                z_dim=info.z_dim, channels=info.channels)
+    if int(config.train.train_seq) > model.num_ladders:
+        raise UserError(f"--train_seq={config.train.train_seq}: the original "
+                        f"checkpoint's model has {model.num_ladders} ladders.")
+    return dataclasses.replace(
+        config, model=model,
+        data=dataclasses.replace(config.data, dataset=dataset))
+
+
+def initialise_from_original(config: RunConfig, model, optimizer,
+                             state: checkpoints.TrainingState) -> str:
+    """Loads ``config.init_from`` as the end of stage ``train_seq - 1``.
+
+    Returns:
+        A line for the log saying what was loaded.
+    """
+    prefix = tf1.latest_prefix(config.init_from)
+    report = tf1.import_original(prefix, model, optimizer, config.restore)
+    finished = int(config.train.train_seq) - 1
+    state.stage.assign(max(finished, 1))
+    state.completed_stages.assign(finished)
+    state.global_step.assign(tf1.inspect(prefix).steps)
+    skipped = (f"; skipped {len(report.skipped)}: "
+               f"{', '.join(report.skipped[:5])}" if report.skipped else "")
+    return (f"Initialised from the original checkpoint {prefix} "
+            f"({len(report.loaded)} tensors, {int(state.global_step)} Adam "
+            f"steps), taken as the end of stage {finished}{skipped}.")
+
+
+def check_importable(config: RunConfig) -> None:
+    """Imports ``config.init_from`` into a scratch model: raises before a run
+    writes anything if the checkpoint cannot be loaded."""
+    model, optimizer, _ = _training_objects(config.model)
+    tf1.import_original(tf1.latest_prefix(config.init_from), model, optimizer,
+                        config.restore)
+
+
+def load_original(directory: str, stage: Optional[int],
+                  restore: str = "strict") -> tuple[ProVLAE, RunConfig]:
+    """The model of an original run directory (see ``api.load_checkpoint``)."""
+    prefix = tf1.latest_prefix(directory)
+    info = tf1.inspect(prefix)
+    if stage is None:
+        raise UserError(f"{directory} is an original TF1 checkpoint, which "
+                        "does not record its stage: pass stage=k (the "
+                        "--train_seq of the run that wrote it).")
+    config = RunConfig(
+        directory, data=DataConfig(guess_dataset(info)),
+        model=ModelConfig(info.architecture, info.z_dim, info.channels),
+        train=TrainConfig(train_seq=str(stage)), init_from=directory,
+        restore=restore)
+    model = ProVLAE(config.model, stage=stage)
+    tf1.import_original(prefix, model, None, restore)
+    return model, config
+
+
+def _training_objects(model_config: ModelConfig):
+    model = ProVLAE(model_config)
+    optimizer = TF1Adam(list(original_variable_table(model).values()))
+    return model, optimizer, checkpoints.TrainingState()
+
+
+def original_to_run(directory: str, out_dir: str, train_seq: int,
+                    dataset: Optional[str] = None,
+                    restore: str = "strict") -> RunConfig:
+    """Converts an original directory into a new provlae_tf run directory.
+
+    The run ends at stage ``train_seq`` (the stage the original run trained),
+    so ``--train_seq=train_seq+1`` continues it.
+    """
+    prefix = tf1.latest_prefix(directory)
+    info = tf1.inspect(prefix)
+    explicit = {"dataset"} if dataset else set()
+    config = resolve_original(RunConfig(
+        os.path.abspath(out_dir), data=DataConfig(dataset or "dsprites"),
+        train=TrainConfig(train_seq=str(train_seq)),
+        init_from=os.path.abspath(directory), restore=restore), explicit)
+    model, optimizer, state = _training_objects(config.model)
+    tf1.import_original(prefix, model, optimizer, restore)
+    for var, value in ((state.stage, train_seq),
+                       (state.completed_stages, train_seq),
+                       (state.step_in_stage, tf1.iteration_of(prefix)),
+                       (state.global_step, info.steps)):
+        var.assign(value)
+    with checkpoints.staged_directory(out_dir) as tmp:
+        config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
+            out_dir))
+        checkpoints.atomic_write_text(os.path.join(tmp, "config.json"),
+                                      config.to_json())
+        ckpt = checkpoints.training_checkpoint(model, optimizer, state)
+        tf.train.CheckpointManager(
+            ckpt, checkpoints.checkpoint_prefix_dir(tmp), 1,
+            checkpoint_name="ckpt").save(checkpoint_number=info.steps)
+        checkpoints.write_stage_snapshot(ckpt, tmp, train_seq)
+    return config
+
+
+def run_to_original(run_dir: str, out_dir: str) -> str:
+    """Writes a provlae_tf run's latest checkpoint in the original layout.
+
+    Returns:
+        The TF1 checkpoint prefix written.
+    """
+    config = load_run_config(run_dir)
+    latest = tf.train.latest_checkpoint(checkpoints.checkpoint_prefix_dir(
+        run_dir)) if config else None
+    if latest is None:
+        raise UserError(f"{run_dir}: no provlae_tf checkpoint (config.json and "
+                        "ckpt/) to export.")
+    model, optimizer, state = _training_objects(config.model)
+    checkpoints.training_checkpoint(model, optimizer, state).restore(
+        latest).assert_existing_objects_matched()
+    # Reference: the original names checkpoints by the iteration in the stage.
+    return tf1.export_original(model, optimizer, out_dir,
+                               int(state.step_in_stage))
