@@ -21,6 +21,10 @@ setup(
         "scipy",
         "matplotlib",
         "absl-py",
+        # File formats: 3D Shapes ships as HDF5; CelebA is JPEG, and the
+        # visualisations are written as PNG and GIF.
+        "h5py",
+        "Pillow",
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": ["provlae-tf=provlae_tf.main:run"]},

@@ -3,6 +3,9 @@ batches of uint8 images, prefetched."""
 
 from __future__ import annotations
 
+import re
+from typing import Iterator
+
 import numpy as np
 import tensorflow as tf
 
@@ -48,3 +51,19 @@ def batches(source: ImageSource, order: np.ndarray, batch_size: int,
             .batch(batch_size, drop_remainder=True)
             .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
+
+
+def iterate(dataset: tf.data.Dataset) -> Iterator[tf.Tensor]:
+    """Iterates ``dataset``, turning a loader's UserError raised inside the
+    pipeline (e.g. a corrupt image) back into that one clear UserError."""
+    iterator = iter(dataset)
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.OpError as e:
+            found = re.search(r"UserError: (.*)", str(e))
+            if found is None:
+                raise
+            raise UserError(found.group(1).strip()) from None

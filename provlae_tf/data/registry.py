@@ -1,19 +1,23 @@
-"""Chooses the image source for ``--dataset``.
+"""Chooses the image source (and ground truth) for ``--dataset``.
 
-dSprites: DeepMind's npz under ``data_dir`` when present, otherwise the
-embedded procedural generator (same factor grid, order and layout).
+Real files under ``--data_dir`` are used when present; otherwise dSprites and
+3D Shapes fall back to the embedded procedural generators (same factors,
+order and layout) with a printed notice. CelebA and MNIST need their files.
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
-
-from provlae_tf.data import dsprites
+from provlae_tf.data import dsprites, loaders, shapes3d
 from provlae_tf.data.base import ImageSource
-from provlae_tf.data.sources import ArraySource, SubsetSource
+from provlae_tf.data.ground_truth import GroundTruthData
+from provlae_tf.data.sources import SubsetSource
 from provlae_tf.errors import UserError
+
+CELEBA_FOLDERS = ("celeba", "img_align_celeba")
+# Datasets with ground-truth factors: (module with FACTOR_NAMES/SIZES).
+FACTORISED = {"dsprites": dsprites, "3dshapes": shapes3d}
 
 
 def load_source(dataset: str, data_dir: str, max_examples: int = 0,
@@ -21,18 +25,18 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
     """The training images of ``dataset``.
 
     Args:
-        dataset: ``dsprites`` (others: see data/README.md).
-        data_dir: directory searched for the dataset's file.
+        dataset: ``dsprites``, ``3dshapes``, ``celeba`` or ``mnist``.
+        data_dir: directory searched for the dataset's files.
         max_examples: when > 0, a fixed seeded subset of that size.
         seed: seed of that subset.
         log: where notices go.
     """
-    if dataset == "dsprites":
-        source = _dsprites(data_dir, log)
-    else:
-        raise UserError(
-            f"--dataset={dataset}: this version trains on dsprites only "
-            "(the loaders for 3dshapes, celeba and mnist are not in yet).")
+    loader = {"dsprites": _dsprites, "3dshapes": _shapes3d,
+              "celeba": _celeba, "mnist": loaders.load_mnist}.get(dataset)
+    if loader is None:
+        raise UserError(f"--dataset={dataset}: expected one of dsprites, "
+                        "3dshapes, celeba, mnist.")
+    source = loader(data_dir, log) if dataset != "mnist" else loader(data_dir)
     if max_examples:
         if max_examples > source.num_examples:
             raise UserError(f"--max_examples={max_examples}: expected at most "
@@ -41,20 +45,41 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
     return source
 
 
+def load_ground_truth(dataset: str, data_dir: str, log=print) -> GroundTruthData:
+    """The whole ``dataset`` with its factors (dSprites and 3D Shapes only)."""
+    module = FACTORISED.get(dataset)
+    if module is None:
+        raise UserError(f"--dataset={dataset}: has no ground-truth factors; "
+                        "the disentanglement metrics need dsprites or "
+                        "3dshapes.")
+    return GroundTruthData(load_source(dataset, data_dir, log=log),
+                           module.FACTOR_NAMES, module.FACTOR_SIZES)
+
+
 def _dsprites(data_dir: str, log) -> ImageSource:
     path = os.path.join(data_dir, dsprites.NPZ_FILENAME)
-    if not os.path.exists(path):
-        log(f"No {path}: using the embedded procedural dSprites "
-            "(same factors, order and layout).")
-        return dsprites.ProceduralDSprites()
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            images = f["imgs"]
-    except (OSError, ValueError, KeyError) as e:
-        raise UserError(f"{path}: expected DeepMind's dSprites npz with an "
-                        f"'imgs' array ({e}). Replace the file or remove it "
-                        "to use the embedded dSprites.") from None
-    if images.shape != (dsprites.NUM_IMAGES, 64, 64) or images.dtype != np.uint8:
-        raise UserError(f"{path}: 'imgs' is {images.dtype} {images.shape}, "
-                        f"expected uint8 ({dsprites.NUM_IMAGES}, 64, 64).")
-    return ArraySource("dsprites", images[..., None], max_value=1)
+    if os.path.exists(path):
+        return loaders.load_dsprites_npz(path)
+    log(f"No {path}: using the embedded procedural dSprites (same factors, "
+        "order and layout).")
+    return dsprites.ProceduralDSprites()
+
+
+def _shapes3d(data_dir: str, log) -> ImageSource:
+    path = os.path.join(data_dir, shapes3d.H5_FILENAME)
+    if os.path.exists(path):
+        return loaders.load_shapes3d_h5(path)
+    log(f"No {path}: using the embedded procedural 3D Shapes (same factors, "
+        "order and layout).")
+    return shapes3d.ProceduralShapes3D()
+
+
+def _celeba(data_dir: str, log) -> ImageSource:
+    del log
+    for name in CELEBA_FOLDERS:
+        folder = os.path.join(data_dir, name)
+        if os.path.isdir(folder):
+            return loaders.CelebAFolder(folder)
+    raise UserError(f"--dataset=celeba: no {' or '.join(CELEBA_FOLDERS)} "
+                    f"folder in --data_dir={data_dir}. Put CelebA's "
+                    "aligned-and-cropped images there (see data/README.md).")
