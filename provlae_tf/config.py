@@ -79,6 +79,15 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Options of --mode=2 (visualize) and --mode=3 (metrics)."""
+
+    traverse_from: str = "sample"
+    traverse_image: int = 0
+    eval_images: int = 0  # 0 = all
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Everything one invocation needs; the only thing built from FLAGS."""
 
@@ -92,6 +101,7 @@ class RunConfig:
     # checkpoint yet), and how strictly to map its variables.
     init_from: str = ""
     restore: str = "strict"
+    eval: EvalConfig = EvalConfig()
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -104,7 +114,8 @@ class RunConfig:
                    log_file=d["log_file"], data=DataConfig(**d["data"]),
                    model=ModelConfig(**model), train=TrainConfig(**d["train"]),
                    init_from=d.get("init_from", ""),
-                   restore=d.get("restore", "strict"))
+                   restore=d.get("restore", "strict"),
+                   eval=EvalConfig(**d.get("eval", {})))
 
     def identity(self) -> dict[str, Any]:
         """What must not change when a run is continued: the variables' shapes
@@ -135,6 +146,10 @@ def from_flags(fv) -> RunConfig:
              fv.fade_in_duration, "an integer >= 0")
     _require(fv.max_examples >= 0, "max_examples", fv.max_examples,
              "0 (all) or a positive integer")
+    _require(fv.eval_images >= 0, "eval_images", fv.eval_images,
+             "0 (all) or a positive integer")
+    _require(fv.traverse_image >= 0, "traverse_image", fv.traverse_image,
+             "a dataset index >= 0")
     _require(fv.log_every > 0, "log_every", fv.log_every, "a positive integer")
     _require(fv.max_to_keep > 0, "max_to_keep", fv.max_to_keep,
              "a positive integer")
@@ -154,7 +169,8 @@ def from_flags(fv) -> RunConfig:
             fv.fade_in_duration, fv.learning_rate, fv.adam_beta1,
             fv.adam_beta2, fv.adam_epsilon, fv.seed, train_seq, fv.xla,
             fv.log_every, fv.max_to_keep),
-        init_from=fv.init_from or "", restore=fv.restore)
+        init_from=fv.init_from or "", restore=fv.restore,
+        eval=EvalConfig(fv.traverse_from, fv.traverse_image, fv.eval_images))
 
 
 def _require(ok: bool, flag: str, value, expected: str) -> None:

@@ -95,6 +95,15 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "Loading an original checkpoint: strict (every variable mapped and of "
         "the right shape) or optimistic (the original's fallback: load what "
         "matches by name and shape, report the rest).", flag_values=fv)
+    # --- Evaluation (--mode=2 visualize, --mode=3 metrics).
+    flags.DEFINE_enum("traverse_from", "sample", ("sample", "mean"),
+                      "Traversals start from the image's sampled code (the "
+                      "original) or its posterior mean.", flag_values=fv)
+    flags.DEFINE_integer("traverse_image", 0, "Dataset index of the image "
+                         "whose code is traversed.", flag_values=fv)
+    flags.DEFINE_integer("eval_images", 0, "Images for the dataset-mean "
+                         "losses of --mode=2 (0 = the whole dataset).",
+                         flag_values=fv)
     flags.DEFINE_boolean("xla", False, "Compile the training step with XLA "
                          "(slower on CPU: see benchmarks/train_throughput.py).",
                          flag_values=fv)

@@ -100,11 +100,15 @@ def main(argv) -> None:
     logging.set_verbosity(logging.WARNING)
     try:
         config = config_lib.from_flags(FLAGS)
-        if config.mode != "train":
-            raise UserError(f"--mode={FLAGS.mode}: only training (--mode=1 or "
-                            "train) is available in this version.")
         _configure_devices(FLAGS.gpu_usage)
-        train(config)
+        if config.mode == "train":
+            train(config)
+        elif config.mode == "visualize":
+            from provlae_tf import modes
+            modes.visualize(config)
+        else:
+            raise UserError(f"--mode={FLAGS.mode}: metrics are not available "
+                            "in this version.")
     except UserError as e:
         from provlae_tf.train.trainer import Interrupted
         print(f"provlae_tf: {e}", file=sys.stderr)

@@ -74,7 +74,7 @@ def test_continuing_with_another_model_is_refused(smoke_run):
     (["--max_examples=999999999"], "--max_examples=999999999: expected at "
                                    "most"),
     (["--dataset=cifar"], "--dataset"),
-    (["--mode=metrics"], "--mode=metrics"),
+    (["--traverse_image=-1"], "--traverse_image=-1"),
 ])
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args,
                                                         message):
@@ -110,3 +110,24 @@ def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Resuming" in result.stdout and "at stage 2" in result.stdout
     assert "Stage 3 finished" in log.read_text()
+
+
+def test_visualize_mode_writes_the_original_outputs(smoke_run):
+    run_dir, _ = smoke_run
+    result = run_main(f"--checkpoint_dir={run_dir}", "--mode=visualize",
+                      f"--data_dir={run_dir.parent / 'no_data'}",
+                      "--eval_images=256", "--traverse_from=mean")
+    assert result.returncode == 0, result.stderr
+    out = run_dir / "visualize" / "stage3"
+    names = {p.name for p in out.iterdir()}
+    assert {"reconstructions.png", "traverse_all.png", "traverse_all.gif",
+            "resample_ladder1.png", "summary.json",
+            "training_curves.png"} <= names
+    assert len([n for n in names if n.startswith("traverse_ladder")
+                and n.endswith(".gif")]) == 6  # 3 ladders x z_dim 2
+    assert "over 256 images" in result.stdout
+    # The trainer wrote each stage's grids as the original's training does.
+    images = run_dir / "images"
+    for stage in (1, 2, 3):
+        assert (images / f"stage{stage}_traversal.png").exists()
+        assert (images / f"stage{stage}_resample_ladder3.png").exists()

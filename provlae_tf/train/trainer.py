@@ -9,6 +9,7 @@ traced once per stage, while alpha and the step are tensors.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Callable, Optional, Sequence
 
@@ -153,6 +154,23 @@ class Trainer:
         path = checkpoints.write_stage_snapshot(
             self.checkpoint, self.config.checkpoint_dir, stage)
         self.log.line(f"Stage {stage} finished; snapshot in {path}.")
+        self._write_stage_images(stage)
+
+    def _write_stage_images(self, stage: int) -> None:
+        """As the original's training: the traversal and resampling grids of
+        the stage (files and TensorBoard), and the curves so far."""
+        from provlae_tf import viz
+        from provlae_tf.viz import plots
+        run_dir = self.config.checkpoint_dir
+        viz.write_stage_end(self.model, self.source,
+                            os.path.join(run_dir, "images"), stage,
+                            seed=self.config.train.seed,
+                            summary_writer=self.log.writer,
+                            step=int(self.state.global_step))
+        self.log.writer.flush()
+        plots.plot_training_curves(
+            plots.read_training_records(os.path.join(run_dir, "tensorboard")),
+            os.path.join(run_dir, "images", "training_curves.png"))
 
     def _weights(self, stage: int) -> list[float]:
         t = self.config.train
@@ -173,7 +191,7 @@ class Trainer:
             time.perf_counter()
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
                       int(state.step_in_stage), int(state.global_step), 1.0)
-        for images in batches:
+        for images in pipeline.iterate(batches):
             at.alpha = (schedule.fade_in_alpha(at.step_in_stage,
                                                train.fade_in_duration)
                         if train.fade_in else 1.0)

@@ -1,0 +1,91 @@
+"""Dataset-mean reconstruction loss and KL per ladder (original-code.md §8)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from provlae_tf import distributions
+from provlae_tf.data.base import ImageSource
+from provlae_tf.viz import codes as codes_lib
+from provlae_tf.viz import images as images_lib
+
+ProgressFn = Callable[[int, int], None]
+
+
+def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
+                    max_images: Optional[int] = None, seed: int = 0,
+                    progress: Optional[ProgressFn] = None) -> dict:
+    """Mean losses over a dataset, the terms of the training loss.
+
+    The reconstruction term decodes one sample from q(z|x) per image, as the
+    training loss does; the noise is stateless, seeded by ``seed`` and the
+    batch index, so the result is reproducible. Alpha is 1 and the stage the
+    model's.
+
+    Args:
+        model: a :class:`~provlae_tf.model.ladder.ProVLAE`.
+        source: the images.
+        batch_size: images per forward pass.
+        max_images: evaluate a uniform random subset of this many images
+            (drawn with ``seed``) instead of the whole dataset.
+        seed: seeds the subset and the sampling noise.
+        progress: called as ``progress(images_done, images_total)`` after
+            every batch.
+
+    Returns:
+        ``{"reconstruction": float, "kl": [float per ladder 1..L],
+        "kl_total": float, "num_images": int, "stage": int}``, each a mean
+        over the images.
+    """
+    total = source.num_examples
+    if max_images is not None and max_images < total:
+        indices = np.sort(codes_lib.rng_for(seed, 200).choice(
+            total, max_images, replace=False))
+    else:
+        indices = np.arange(total)
+
+    @tf.function(reduce_retracing=True)
+    def batch_sums(x, noise_seed):
+        output = model(x, alpha=1.0, seed=noise_seed)
+        recon = tf.reduce_sum(
+            distributions.reconstruction_loss(x, output.logits))
+        kl = tf.stack([tf.reduce_sum(distributions.kl_to_standard_normal(
+            c.mean, c.log_var)) for c in output.ladders])
+        return recon, kl
+
+    # Sums in float64: a float32 running sum over ~700k images loses digits.
+    recon_sum, kl_sum = 0.0, np.zeros(model.num_ladders)
+    for b, start in enumerate(range(0, len(indices), batch_size)):
+        part = indices[start:start + batch_size]
+        x = tf.constant(codes_lib.load_images(source, part))
+        recon, kl = batch_sums(x, tf.constant([seed, b], tf.int32))
+        recon_sum += float(recon)
+        kl_sum += kl.numpy().astype(np.float64)
+        if progress is not None:
+            progress(start + len(part), len(indices))
+    n = max(len(indices), 1)
+    kl_mean = kl_sum / n
+    return {"reconstruction": recon_sum / n, "kl": kl_mean.tolist(),
+            "kl_total": float(kl_mean.sum()), "num_images": int(len(indices)),
+            "stage": int(model.stage)}
+
+
+def save_json(path: str, data: dict) -> str:
+    """Writes ``data`` as indented JSON (atomically); returns ``path``."""
+    def save(temp: str) -> None:
+        with open(temp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+    return images_lib.atomic_save(path, save)
+
+
+def load_json(path: str) -> dict:
+    """Reads a JSON file written by :func:`save_json`."""
+    with open(os.fspath(path)) as f:
+        return json.load(f)
