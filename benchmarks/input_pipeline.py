@@ -57,7 +57,7 @@ def pipeline_rate(source, batch: int, seconds: float) -> float:
     order = pipeline.epoch_order(0, 1, 0, source.num_examples)
     while len(order) < 200 * batch:  # small folders: repeat the order
         order = np.concatenate([order, order])
-    batches = iter(pipeline.batches(source, order, batch))
+    batches = iter(pipeline.batches(source, order, batch).repeat())
     next(batches)  # start the workers
     start, n = time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
