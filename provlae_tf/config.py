@@ -85,6 +85,14 @@ class EvalConfig:
     traverse_from: str = "sample"
     traverse_image: int = 0
     eval_images: int = 0  # 0 = all
+    # --mode=3 (provlae_tf.metrics.report.MetricOptions has the rest).
+    mig_samples: int = 10000
+    include_shape: bool = False
+    factor_train_votes: int = 10000
+    factor_eval_votes: int = 5000
+    info_samples: int = 1000
+    # Images of the I(x; z_l) estimate written at the end of every stage.
+    info_images: int = 10000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +158,12 @@ def from_flags(fv) -> RunConfig:
              "0 (all) or a positive integer")
     _require(fv.traverse_image >= 0, "traverse_image", fv.traverse_image,
              "a dataset index >= 0")
+    for name in ("mig_samples", "factor_train_votes", "factor_eval_votes",
+                 "info_samples"):
+        _require(fv[name].value > 0, name, fv[name].value,
+                 "a positive integer")
+    _require(fv.info_images >= 0, "info_images", fv.info_images,
+             "0 (off) or a positive number of images")
     _require(fv.log_every > 0, "log_every", fv.log_every, "a positive integer")
     _require(fv.max_to_keep > 0, "max_to_keep", fv.max_to_keep,
              "a positive integer")
@@ -170,7 +184,10 @@ def from_flags(fv) -> RunConfig:
             fv.adam_beta2, fv.adam_epsilon, fv.seed, train_seq, fv.xla,
             fv.log_every, fv.max_to_keep),
         init_from=fv.init_from or "", restore=fv.restore,
-        eval=EvalConfig(fv.traverse_from, fv.traverse_image, fv.eval_images))
+        eval=EvalConfig(fv.traverse_from, fv.traverse_image, fv.eval_images,
+                        fv.mig_samples, fv.include_shape,
+                        fv.factor_train_votes, fv.factor_eval_votes,
+                        fv.info_samples, fv.info_images))
 
 
 def _require(ok: bool, flag: str, value, expected: str) -> None:

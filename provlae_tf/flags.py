@@ -102,7 +102,26 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_integer("traverse_image", 0, "Dataset index of the image "
                          "whose code is traversed.", flag_values=fv)
     flags.DEFINE_integer("eval_images", 0, "Images for the dataset-mean "
-                         "losses of --mode=2 (0 = the whole dataset).",
+                         "losses of --mode=2, and for --mode=3 on a dataset "
+                         "without factors (0 = the whole dataset).",
+                         flag_values=fv)
+    flags.DEFINE_integer("mig_samples", 10000, "--mode=3: subsample S of "
+                         "every entropy estimate of MIG (the original's "
+                         "10000).", flag_values=fv)
+    flags.DEFINE_boolean("include_shape", False, "--mode=3: MIG also scores "
+                         "dSprites' shape factor (the original leaves it "
+                         "out).", flag_values=fv)
+    flags.DEFINE_integer("factor_train_votes", 10000, "--mode=3: votes that "
+                         "train the factor metric's classifier.",
+                         flag_values=fv)
+    flags.DEFINE_integer("factor_eval_votes", 5000, "--mode=3: votes that "
+                         "score the factor metric's classifier.",
+                         flag_values=fv)
+    flags.DEFINE_integer("info_samples", 1000, "Query points of each "
+                         "I(x; z_l) estimate.", flag_values=fv)
+    flags.DEFINE_integer("info_images", 10000, "Training: images encoded at "
+                         "the end of every stage for the information-flow "
+                         "plot (KL and I(x; z_l) per ladder; 0 = off).",
                          flag_values=fv)
     flags.DEFINE_boolean("xla", False, "Compile the training step with XLA "
                          "(slower on CPU: see benchmarks/train_throughput.py).",

@@ -107,8 +107,8 @@ def main(argv) -> None:
             from provlae_tf import modes
             modes.visualize(config)
         else:
-            raise UserError(f"--mode={FLAGS.mode}: metrics are not available "
-                            "in this version.")
+            from provlae_tf import modes
+            modes.metrics(config)
     except UserError as e:
         from provlae_tf.train.trainer import Interrupted
         print(f"provlae_tf: {e}", file=sys.stderr)

@@ -7,11 +7,16 @@ stage comes from ``--train_seq``) and write under ``--checkpoint_dir``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import time
+
+import numpy as np
 
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
+from provlae_tf.train.progress import ProgressBar
 
 
 def load_run(config: RunConfig):
@@ -43,7 +48,7 @@ def visualize(config: RunConfig, log=print) -> dict:
     """Writes the original's mode-2 outputs (and plots) for the run's stage."""
     from provlae_tf import viz
     from provlae_tf.data.registry import load_source
-    from provlae_tf.viz import plots
+    from provlae_tf.viz import information_flow, plots
     model, run = load_run(config)
     source = load_source(run.data.dataset, run.data.data_dir,
                          run.data.max_examples, run.train.seed, log)
@@ -62,6 +67,13 @@ def visualize(config: RunConfig, log=print) -> dict:
         plots.plot_training_curves(plots.read_training_records(events),
                                    os.path.join(out_dir,
                                                 "training_curves.png"))
+    information_flow.plot_information(
+        information_flow.read_information(run.checkpoint_dir),
+        os.path.join(out_dir, information_flow.PLOT_FILE))
+    saved_metrics = _read_metrics(run.checkpoint_dir)
+    if saved_metrics and saved_metrics.get("stage") == model.stage:
+        _plot_mi_matrix(saved_metrics, model,
+                        os.path.join(out_dir, "mi_matrix.png"))
     losses = result["summary"]["losses"]
     kls = " ".join(f"KL{l} {v:.3f}" for l, v in
                    enumerate(losses["kl"], start=1))
@@ -70,3 +82,95 @@ def visualize(config: RunConfig, log=print) -> dict:
         f"{', '.join(result['summary']['selected_latents']) or 'none'}.")
     log(f"Wrote {len(result['paths'])} files to {out_dir}")
     return result
+
+
+METRICS_FILE = "metrics.json"
+
+
+def metrics(config: RunConfig, log=print) -> dict:
+    """--mode=3: encodes the dataset, computes every metric, writes
+    ``<run>/metrics.json`` (and the MI heatmap) and prints a table.
+
+    dSprites and 3D Shapes get MIG, MIG-sup, the factor metric and the
+    histogram MIG (all ladders and per ladder); every dataset gets KL and
+    I(x; z_l) per ladder.
+    """
+    from provlae_tf.data import registry
+    from provlae_tf.metrics import encoding
+    from provlae_tf.metrics import report as report_lib
+    from provlae_tf.viz import codes as codes_lib
+    from provlae_tf.viz.evaluation import save_json
+    model, run = load_run(config)
+    dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
+    indices = None
+    if dataset in registry.FACTORISED:
+        ground_truth = registry.load_ground_truth(dataset, data_dir, log)
+        source = ground_truth.source
+    else:
+        ground_truth = None
+        source = registry.load_source(dataset, data_dir, log=log)
+        log(f"--dataset={dataset} has no ground-truth factors: computing KL "
+            "and I(x; z_l) per ladder only.")
+        if 0 < run.eval.eval_images < source.num_examples:
+            indices = np.sort(codes_lib.rng_for(seed, 200).choice(
+                source.num_examples, run.eval.eval_images, replace=False))
+    total = source.num_examples if indices is None else len(indices)
+    start = time.perf_counter()
+    bar = ProgressBar(total, f"encoding {dataset} at stage {model.stage}")
+    encoded = encoding.encode_dataset(
+        model, source, report_lib.generator(seed, report_lib.RNG_SAMPLES),
+        indices=indices, progress=_throttled(bar))
+    bar.close()
+    encode_seconds = time.perf_counter() - start
+    e = run.eval
+    options = report_lib.MetricOptions(
+        mig_samples=e.mig_samples, include_shape=e.include_shape,
+        factor_train_votes=e.factor_train_votes,
+        factor_eval_votes=e.factor_eval_votes,
+        information_samples=e.info_samples)
+    result = report_lib.compute_metrics(
+        encoded, z_dim=model.config.z_dim, num_ladders=model.num_ladders,
+        ground_truth=ground_truth, dataset=dataset, options=options,
+        seed=seed, log=log)
+    result["seconds"]["encoding"] = encode_seconds
+    result.update(stage=int(model.stage), dataset=dataset,
+                  checkpoint_dir=run.checkpoint_dir)
+    path = save_json(os.path.join(run.checkpoint_dir, METRICS_FILE), result)
+    if ground_truth is not None:
+        _plot_mi_matrix(result, model, os.path.join(
+            run.checkpoint_dir, "images", f"stage{model.stage}_mi_matrix.png"))
+    log(f"Stage {model.stage}, {dataset}, {result['num_images']} images:")
+    log(report_lib.format_table(result, model.num_ladders))
+    log(f"Wrote {path}")
+    return result
+
+
+def _read_metrics(run_dir: str):
+    path = os.path.join(run_dir, METRICS_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _plot_mi_matrix(result: dict, model, path: str) -> str:
+    from provlae_tf.viz import plots
+    return plots.plot_mi_matrix(
+        np.asarray(result["mi_normed"]), result["mig_factors"],
+        model.config.z_dim, model.num_ladders, path,
+        title=f"Normalised MI, stage {result['stage']} "
+              f"(MIG {result['all']['mig']:.3f}, "
+              f"MIG-sup {result['all']['mig_sup']:.3f})")
+
+
+def _throttled(bar: ProgressBar, updates: int = 50):
+    """A ``progress(done, total)`` that redraws ``bar`` about ``updates`` times."""
+    last = [-1]
+
+    def progress(done: int, total: int) -> None:
+        step = updates * done // max(total, 1)
+        if step != last[0]:
+            last[0] = step
+            bar.update(done, {})
+
+    return progress

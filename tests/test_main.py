@@ -1,5 +1,7 @@
 """The command line end to end: the smoke recipe, resume, and bad input."""
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -7,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +44,12 @@ def test_smoke_recipe_trains_every_stage(smoke_run):
     assert "embedded procedural dSprites" in result.stdout
     # Epoch summary: reconstruction, KL per ladder, alpha.
     assert "stage 3 epoch 1/1: recon" in log and "KL3" in log and "alpha" in log
+    # The information flow: KL and I(x; z_l) per ladder at every stage end.
+    flow = json.loads((run_dir / "information.json").read_text())["stages"]
+    assert sorted(flow) == ["1", "2", "3"]
+    assert all(len(flow[s]["mutual_information"]) == 3 for s in flow)
+    assert flow["3"]["num_images"] == 2048  # all the smoke subset
+    assert (run_dir / "images" / "information_flow.png").exists()
 
 
 def test_rerunning_a_finished_run_changes_nothing(smoke_run):
@@ -75,6 +84,8 @@ def test_continuing_with_another_model_is_refused(smoke_run):
                                    "most"),
     (["--dataset=cifar"], "--dataset"),
     (["--traverse_image=-1"], "--traverse_image=-1"),
+    (["--mig_samples=0"], "--mig_samples=0: expected a positive integer"),
+    (["--info_images=-1"], "--info_images=-1: expected 0 (off)"),
 ])
 def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args,
                                                         message):
@@ -131,3 +142,82 @@ def test_visualize_mode_writes_the_original_outputs(smoke_run):
     for stage in (1, 2, 3):
         assert (images / f"stage{stage}_traversal.png").exists()
         assert (images / f"stage{stage}_resample_ladder3.png").exists()
+
+
+def test_metrics_mode_on_a_missing_run_is_one_clear_line(tmp_path):
+    result = run_main(f"--checkpoint_dir={tmp_path / 'none'}", "--mode=3")
+    assert result.returncode == 1
+    assert "no provlae_tf run or original checkpoint there" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _small_dsprites_truth():
+    """A 3 x 2 x 2 x 4 x 4 sub-grid of the embedded dSprites (192 images):
+    the whole 737,280 take minutes to encode, too long for a test."""
+    from provlae_tf.data import dsprites
+    from provlae_tf.data.ground_truth import GroundTruthData
+    from provlae_tf.data.sources import ArraySource
+    from provlae_tf.metrics.synthetic import grid_factors
+    sizes = (1, 3, 2, 2, 4, 4)
+    classes = grid_factors(sizes) * np.array([1, 1, 5, 10, 8, 8])
+    images = dsprites.ProceduralDSprites().images(
+        np.ravel_multi_index(tuple(classes.T), dsprites.FACTOR_SIZES))
+    return GroundTruthData(ArraySource("dsprites", images, 1),
+                           dsprites.FACTOR_NAMES, sizes)
+
+
+def test_metrics_mode_writes_the_report_and_visualize_draws_it(
+        smoke_run, monkeypatch):
+    from provlae_tf import modes
+    from provlae_tf.config import DataConfig, EvalConfig, RunConfig
+    from provlae_tf.data import registry
+    run_dir, _ = smoke_run
+    truth = _small_dsprites_truth()
+    monkeypatch.setattr(registry, "load_ground_truth",
+                        lambda dataset, data_dir, log: truth)
+    config = RunConfig(
+        checkpoint_dir=str(run_dir), mode="metrics",
+        data=DataConfig(data_dir=str(run_dir.parent / "no_data")),
+        eval=EvalConfig(eval_images=64, factor_train_votes=200,
+                        factor_eval_votes=100, info_samples=100))
+    lines = []
+    result = modes.metrics(config, log=lines.append)
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["stage"] == 3 and saved["num_images"] == 192
+    assert saved["dataset"] == "dsprites"
+    assert saved["mig_factors"] == ["scale", "orientation", "posX", "posY"]
+    assert np.asarray(saved["mi_normed"]).shape == (4, 6)
+    assert sorted(saved["ladders"]) == ["1", "2", "3"]
+    for part in [saved["all"], *saved["ladders"].values()]:
+        for name in ("mig", "mig_sup", "factor_metric", "mig_histogram"):
+            assert 0.0 <= part[name] <= 1.0 + 1e-6, (name, part)
+    assert len(saved["information"]) == len(saved["kl"]) == 3
+    assert saved["all"]["mig"] == pytest.approx(result["all"]["mig"])
+    table = "\n".join(lines).splitlines()
+    assert any(line.startswith("all ") for line in table)
+    assert (run_dir / "images" / "stage3_mi_matrix.png").exists()
+
+    modes.visualize(dataclasses.replace(config, mode="visualize"),
+                    log=lines.append)
+    out = run_dir / "visualize" / "stage3"
+    assert (out / "mi_matrix.png").exists()
+    assert (out / "information_flow.png").exists()
+
+
+def test_metrics_mode_without_factors_reports_information_only(
+        smoke_run, monkeypatch, tmp_path):
+    from provlae_tf import modes
+    from provlae_tf.config import DataConfig, EvalConfig, RunConfig
+    from provlae_tf.data import registry
+    run_dir, _ = smoke_run
+    monkeypatch.setattr(registry, "FACTORISED", {})  # as CelebA or MNIST
+    config = RunConfig(
+        checkpoint_dir=str(run_dir), mode="metrics",
+        data=DataConfig(data_dir=str(tmp_path)),
+        eval=EvalConfig(eval_images=300, info_samples=100))
+    lines = []
+    result = modes.metrics(config, log=lines.append)
+    assert result["num_images"] == 300
+    assert "all" not in result and "mi_normed" not in result
+    assert len(result["information"]) == 3
+    assert any("has no ground-truth factors" in line for line in lines)

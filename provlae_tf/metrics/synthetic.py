@@ -9,6 +9,8 @@ from typing import Sequence
 
 import numpy as np
 
+from provlae_tf.metrics.factor_vae import uniform_factors
+
 
 def grid_factors(factor_sizes: Sequence[int]) -> np.ndarray:
     """Every factor combination in canonical (C) order, ``(prod(sizes), F)``."""
@@ -30,8 +32,7 @@ class FactorsAsObservations:
 
     def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
         """``num`` uniformly random combinations ``(num, F)``."""
-        return np.stack([rng.integers(size, size=num)
-                         for size in self.factor_sizes], axis=1)
+        return uniform_factors(self.factor_sizes, num, rng)
 
     def sample_observations_from_factors(self, factors: np.ndarray,
                                          rng: np.random.Generator

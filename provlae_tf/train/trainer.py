@@ -158,7 +158,8 @@ class Trainer:
 
     def _write_stage_images(self, stage: int) -> None:
         """As the original's training: the traversal and resampling grids of
-        the stage (files and TensorBoard), and the curves so far."""
+        the stage (files and TensorBoard); and the curves and the information
+        flow (KL and I(x; z_l) per ladder) so far."""
         from provlae_tf import viz
         from provlae_tf.viz import plots
         run_dir = self.config.checkpoint_dir
@@ -171,6 +172,13 @@ class Trainer:
         plots.plot_training_curves(
             plots.read_training_records(os.path.join(run_dir, "tensorboard")),
             os.path.join(run_dir, "images", "training_curves.png"))
+        if self.config.eval.info_images:
+            from provlae_tf.viz import information_flow
+            information_flow.record_stage(
+                self.model, self.source, run_dir, stage,
+                num_images=self.config.eval.info_images,
+                num_samples=self.config.eval.info_samples,
+                seed=self.config.train.seed)
 
     def _weights(self, stage: int) -> list[float]:
         t = self.config.train

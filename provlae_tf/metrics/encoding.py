@@ -1,0 +1,94 @@
+"""Encoding a whole dataset for the metrics (the only TensorFlow step).
+
+The original evaluation (original-code.md section 8) encodes every image in
+the dataset's canonical order at alpha = 1, concatenates the ladders'
+posteriors (ladder 1, the bottom, first: ``K = L * z_dim`` columns) and draws
+one sample per image. The metrics cores (``mig.py`` and friends) then work on
+NumPy arrays only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from provlae_tf.data.base import ImageSource, to_float
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodedDataset:
+    """Posteriors of every encoded image, ladders concatenated (ladder 1 first).
+
+    Attributes:
+        means: ``(N, K)`` posterior means.
+        log_vars: ``(N, K)`` posterior log-variances (as ``model.encode``
+            returns them).
+        samples: ``(N, K)`` one draw from each posterior.
+        indices: ``(N,)`` dataset index of each row.
+    """
+    means: np.ndarray
+    log_vars: np.ndarray
+    samples: np.ndarray
+    indices: np.ndarray
+
+    @property
+    def params(self) -> np.ndarray:
+        """``(N, K, 2)`` mean and log standard deviation (the estimator's)."""
+        return np.stack([self.means, 0.5 * self.log_vars], axis=-1)
+
+    def kl_per_ladder(self, z_dim: int) -> np.ndarray:
+        """Mean over rows of ``KL(q(z_l | x) || N(0, I))`` per ladder (nats)."""
+        kl = 0.5 * (np.square(self.means) + np.exp(self.log_vars)
+                    - self.log_vars - 1.0)
+        return kl.reshape(len(kl), -1, z_dim).sum(axis=2).mean(axis=0)
+
+
+def encoder_function(model):
+    """A traced ``x -> (means, log_vars)``, each ``(n, K)``, at alpha = 1."""
+    @tf.function(reduce_retracing=True)
+    def encode(x):
+        ladders = model.encode(x, alpha=1.0)
+        return (tf.concat([mean for mean, _ in ladders], axis=1),
+                tf.concat([log_var for _, log_var in ladders], axis=1))
+    return encode
+
+
+def encode_dataset(model, source: ImageSource, rng: np.random.Generator, *,
+                   indices: Optional[Sequence[int]] = None,
+                   batch_size: int = 1000,
+                   progress: Optional[ProgressFn] = None) -> EncodedDataset:
+    """Encodes ``source`` (or its ``indices``) and samples one code per image.
+
+    The sampling noise is drawn for all rows at once from ``rng``, so the
+    result does not depend on ``batch_size``.
+
+    Args:
+        model: a :class:`~provlae_tf.model.ladder.ProVLAE` at its stage.
+        source: the images, in canonical order.
+        rng: the sampling noise.
+        indices: rows to encode (default: every image, in order).
+        batch_size: images per forward pass.
+        progress: called as ``progress(done, total)`` after every batch.
+    """
+    indices = (np.arange(source.num_examples) if indices is None
+               else np.asarray(indices, np.int64))
+    encode = encoder_function(model)
+    means, log_vars = [], []
+    for start in range(0, len(indices), batch_size):
+        part = indices[start:start + batch_size]
+        x = to_float(source.images(part), source.max_value)
+        mean, log_var = encode(tf.constant(x))
+        means.append(mean.numpy())
+        log_vars.append(log_var.numpy())
+        if progress is not None:
+            progress(start + len(part), len(indices))
+    means = np.concatenate(means).astype(np.float64)
+    log_vars = np.concatenate(log_vars).astype(np.float64)
+    noise = rng.standard_normal(means.shape)
+    return EncodedDataset(means, log_vars,
+                          means + np.exp(0.5 * log_vars) * noise, indices)

@@ -1,0 +1,260 @@
+"""Every metric of one encoded dataset, on all ladders and on each ladder.
+
+What ``--mode=3`` computes (and writes as ``metrics.json``):
+
+- MIG and MIG-sup with the original's estimator on all ladders together (the
+  paper's setting). Per ladder they are the same normalised-MI matrix
+  restricted to the ladder's columns: each entry depends on its own latent
+  only, so no second estimate is needed.
+- The factor metric (Kim & Mnih) and disentanglement_lib's histogram MIG on
+  the posterior means, all ladders and each ladder.
+- ``I(x; z_l)`` and the mean ``KL(q(z_l | x) || p(z_l))`` per ladder.
+
+The factor metric and the histogram MIG look codes up in the encoded dataset
+instead of encoding new batches: every factor combination is exactly one
+image, so ``represent(observation of factors f)`` is the mean of row
+``index(f)`` (identical to encoding it again, up to float rounding of the
+batch it was encoded in), which saves encoding ~1M images.
+
+Each metric draws from its own generator, ``default_rng([seed, purpose])``,
+so changing one option never changes another metric's value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+from provlae_tf.metrics.encoding import EncodedDataset
+from provlae_tf.metrics.factor_vae import factor_vae_score, uniform_factors
+from provlae_tf.metrics.histogram_mig import histogram_mig
+from provlae_tf.metrics.information import information_per_ladder
+from provlae_tf.metrics.ladders import ladder_columns
+from provlae_tf.metrics.mig import estimate_mig, gap_scores
+
+# Purposes of the per-metric generators (see the module docstring).
+RNG_SAMPLES, RNG_MIG, RNG_FACTOR, RNG_HISTOGRAM, RNG_INFORMATION = range(
+    300, 305)
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricOptions:
+    """Sizes of the estimates (defaults: the original's and dlib's).
+
+    Attributes:
+        mig_samples: subsample ``S`` per entropy estimate.
+        include_shape: score dSprites' shape factor too (the original leaves
+            it out).
+        factor_train_votes, factor_eval_votes, factor_batch,
+        factor_variance_samples, factor_prune_std: the factor metric's
+            settings (paper.md: disentanglement_lib's).
+        histogram_samples, histogram_bins: the histogram MIG's.
+        information_samples: query points of each ``I(x; z_l)`` estimate.
+    """
+    mig_samples: int = 10000
+    include_shape: bool = False
+    factor_train_votes: int = 10000
+    factor_eval_votes: int = 5000
+    factor_batch: int = 64
+    factor_variance_samples: int = 10000
+    factor_prune_std: float = 0.05
+    histogram_samples: int = 10000
+    histogram_bins: int = 20
+    information_samples: int = 1000
+
+
+def generator(seed: int, purpose: int, *more: int) -> np.random.Generator:
+    """The generator of one metric (and ladder)."""
+    return np.random.default_rng([int(seed), int(purpose), *map(int, more)])
+
+
+def scored_factors(dataset: str, factor_names: Sequence[str],
+                   factor_sizes: Sequence[int],
+                   include_shape: bool = False) -> tuple:
+    """Factors that MIG scores: every one with at least two values, less
+    dSprites' shape unless ``include_shape`` (original-code.md section 8)."""
+    return tuple(k for k, (name, size) in enumerate(zip(factor_names,
+                                                        factor_sizes))
+                 if size > 1 and (include_shape or dataset != "dsprites"
+                                  or name != "shape"))
+
+
+class EncodedGroundTruth:
+    """The ground truth with dataset indices standing in for observations.
+
+    Only the factors with more than one value are exposed (dSprites' constant
+    colour is not), as disentanglement_lib does; ``represent(indices)``
+    returns the encoded means of those rows, so the factor metric and the
+    histogram MIG run on the encoded dataset.
+
+    Args:
+        ground_truth: a :class:`~provlae_tf.data.ground_truth.GroundTruthData`.
+        means: ``(N, K)`` encoded means of every image, in dataset order.
+    """
+
+    def __init__(self, ground_truth, means: np.ndarray):
+        self.ground_truth = ground_truth
+        self.varying = tuple(k for k, size in enumerate(
+            ground_truth.factor_sizes) if size > 1)
+        self.factor_names = tuple(ground_truth.factor_names[k]
+                                  for k in self.varying)
+        self.factor_sizes = tuple(ground_truth.factor_sizes[k]
+                                  for k in self.varying)
+        self.means = means
+
+    def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
+        return uniform_factors(self.factor_sizes, num, rng)
+
+    def sample_observations_from_factors(self, factors: np.ndarray,
+                                         rng: np.random.Generator
+                                         ) -> np.ndarray:
+        """Dataset indices of the factors (the constant ones at class 0)."""
+        del rng
+        full = np.zeros((len(factors), self.ground_truth.num_factors),
+                        np.int64)
+        full[:, self.varying] = factors
+        return self.ground_truth.factors_to_index(full)
+
+    def represent(self, columns: np.ndarray) -> Callable:
+        """``indices -> means[indices][:, columns]``."""
+        return lambda indices: self.means[indices][:, columns]
+
+
+def _mig_scores(result, columns: np.ndarray) -> dict:
+    active = np.intersect1d(result.active_units, columns)
+    mig, mig_sup = gap_scores(result.mi_normed[:, columns],
+                              np.searchsorted(columns, active))
+    return {"mig": mig, "mig_sup": mig_sup,
+            "active_units": [int(a) for a in active]}
+
+
+def _code_scores(encoded_truth: EncodedGroundTruth, columns: np.ndarray,
+                 options: MetricOptions, seed: int, part: int) -> dict:
+    """The factor metric and the histogram MIG of the latents ``columns``."""
+    represent = encoded_truth.represent(columns)
+    factor = factor_vae_score(
+        encoded_truth, represent, generator(seed, RNG_FACTOR, part),
+        batch_size=options.factor_batch, num_train=options.factor_train_votes,
+        num_eval=options.factor_eval_votes,
+        num_variance_estimate=options.factor_variance_samples,
+        prune_std=options.factor_prune_std)
+    rng = generator(seed, RNG_HISTOGRAM)  # the same images for every part
+    factors = encoded_truth.sample_factors(options.histogram_samples, rng)
+    hist = histogram_mig(represent(encoded_truth.sample_observations_from_factors(
+        factors, rng)), factors, options.histogram_bins)
+    return {"factor_metric": factor.eval_accuracy,
+            "factor_metric_train": factor.train_accuracy,
+            "mig_histogram": hist.mig}
+
+
+def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
+                    ground_truth=None, dataset: str = "",
+                    options: MetricOptions = MetricOptions(), seed: int = 0,
+                    log: Callable[[str], None] = print) -> dict:
+    """All metrics of an encoded dataset (see the module docstring).
+
+    Args:
+        encoded: the encoded images; with ``ground_truth``, all of them in
+            canonical order.
+        z_dim: latents per ladder.
+        num_ladders: L.
+        ground_truth: a ``GroundTruthData`` for the factor metrics, or None
+            (then only KL and ``I(x; z_l)``).
+        dataset: its name (dSprites leaves out shape).
+        options: estimate sizes.
+        seed: seeds every estimate.
+        log: progress lines.
+
+    Returns:
+        A JSON-ready dict: ``kl`` and ``information`` per ladder, and with a
+        ground truth ``all`` and ``ladders`` (``{"1": {...}, ...}``) with
+        ``mig``, ``mig_sup``, ``active_units``, ``factor_metric``,
+        ``factor_metric_train``, ``mig_histogram``; ``mi_normed`` (rows:
+        ``mig_factors``), ``factor_names``, ``factor_metric_factors`` (those
+        of the factor metric and the histogram MIG: every factor with more
+        than one value, as disentanglement_lib) and ``seconds`` per step.
+    """
+    seconds = {}
+    report = {"num_images": int(len(encoded.means)), "seed": int(seed),
+              "options": dataclasses.asdict(options),
+              "kl": encoded.kl_per_ladder(z_dim).tolist()}
+    start = time.perf_counter()
+    report["information"] = information_per_ladder(
+        encoded.samples, encoded.params, z_dim, num_ladders,
+        generator(seed, RNG_INFORMATION), options.information_samples).tolist()
+    seconds["information"] = time.perf_counter() - start
+    log(f"  I(x; z_l) done in {seconds['information']:.0f} s")
+    if ground_truth is not None:
+        if not np.array_equal(encoded.indices,
+                              np.arange(ground_truth.source.num_examples)):
+            raise ValueError("the ground-truth metrics need every image "
+                             "encoded, in canonical order")
+        factor_indices = scored_factors(dataset, ground_truth.factor_names,
+                                        ground_truth.factor_sizes,
+                                        options.include_shape)
+        start = time.perf_counter()
+        mig = estimate_mig(encoded.samples, encoded.params,
+                           ground_truth.all_factors(),
+                           ground_truth.factor_sizes,
+                           factor_indices=factor_indices,
+                           rng=generator(seed, RNG_MIG),
+                           num_samples=options.mig_samples)
+        seconds["mig"] = time.perf_counter() - start
+        log(f"  MIG and MIG-sup done in {seconds['mig']:.0f} s")
+        start = time.perf_counter()
+        encoded_truth = EncodedGroundTruth(ground_truth, encoded.means)
+        parts = {0: np.arange(num_ladders * z_dim)}
+        parts.update({ladder: ladder_columns(ladder, z_dim, num_ladders)
+                      for ladder in range(1, num_ladders + 1)})
+        scores = {part: {**_mig_scores(mig, columns),
+                         **_code_scores(encoded_truth, columns, options, seed,
+                                        part)}
+                  for part, columns in parts.items()}
+        seconds["factor_and_histogram"] = time.perf_counter() - start
+        log(f"  factor metric and histogram MIG done in "
+            f"{seconds['factor_and_histogram']:.0f} s")
+        report.update({
+            "all": scores.pop(0),
+            "ladders": {str(ladder): s for ladder, s in scores.items()},
+            "factor_names": list(ground_truth.factor_names),
+            "mig_factors": [ground_truth.factor_names[k]
+                            for k in factor_indices],
+            "factor_metric_factors": list(encoded_truth.factor_names),
+            "mi_normed": mig.mi_normed.tolist(),
+            "marginal_entropies": mig.marginal_entropies.tolist(),
+            "conditional_entropies": mig.conditional_entropies.tolist(),
+            "mean_variance": mig.mean_variance.tolist()})
+    report["seconds"] = seconds
+    return report
+
+
+def format_table(report: dict, num_ladders: int) -> str:
+    """The report as a text table: one row per part (all, ladder L..1)."""
+    lines = []
+    if "all" in report:
+        header = (f"{'latents':<10}{'MIG':>8}{'MIG-sup':>9}{'factor':>8}"
+                  f"{'MIG-hist':>10}{'active':>8}{'I(x;z)':>8}{'KL':>8}")
+        lines.append(header)
+        rows = [("all", report["all"], None, sum(report["kl"]))]
+        rows += [(f"ladder {l}", report["ladders"][str(l)],
+                  report["information"][l - 1], report["kl"][l - 1])
+                 for l in range(num_ladders, 0, -1)]
+        for name, s, info, kl in rows:
+            lines.append(f"{name:<10}{s['mig']:>8.4f}{s['mig_sup']:>9.4f}"
+                         f"{s['factor_metric']:>8.4f}{s['mig_histogram']:>10.4f}"
+                         f"{len(s['active_units']):>8d}"
+                         f"{'-' if info is None else f'{info:.3f}':>8}"
+                         f"{kl:>8.3f}")
+        lines.append("(MIG, MIG-sup: the original estimator; factor: Kim & "
+                     "Mnih; MIG-hist: disentanglement_lib; I(x;z), KL in "
+                     "nats, KL of all = sum over ladders)")
+    else:
+        lines.append(f"{'ladder':<10}{'I(x;z)':>8}{'KL':>8}")
+        lines += [f"{l:<10d}{report['information'][l - 1]:>8.3f}"
+                  f"{report['kl'][l - 1]:>8.3f}"
+                  for l in range(num_ladders, 0, -1)]
+    return "\n".join(lines)
+
