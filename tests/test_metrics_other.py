@@ -14,6 +14,7 @@ from provlae_tf.metrics.information import (gaussian_conditional_entropy,
 from provlae_tf.metrics.ladders import (ladder_columns, per_ladder,
                                         select_ladder)
 from provlae_tf.metrics.mig import estimate_mig
+from provlae_tf.metrics import mixture
 from provlae_tf.metrics.mixture import log_normal
 from provlae_tf.metrics.synthetic import (FactorsAsObservations, gaussian_code,
                                           grid_factors)
@@ -199,3 +200,25 @@ def test_information_per_ladder_orders_ladders():
     info = information_per_ladder(samples, params, 1, 2, rng, 500)
     assert info.shape == (2,)
     assert info[0] > 2.0 and abs(info[1]) < 0.1
+
+
+@pytest.mark.parametrize("log_sigma_range, guarded", [((-4.0, 0.5), False),
+                                                      ((-14.0, -12.0), True)])
+def test_expanded_joint_mixture_equals_the_brute_force(log_sigma_range,
+                                                       guarded, monkeypatch):
+    rng = np.random.default_rng(8)
+    n, d = 3000, 3
+    means = rng.normal(0, 3, (n, d))
+    log_sigmas = rng.uniform(*log_sigma_range, (n, d))
+    queries = (means + np.exp(log_sigmas) * rng.normal(size=(n, d)))[:70]
+    brute = mixture.log_joint_mixture_brute(queries, means, log_sigmas)
+    calls = []
+    original = mixture.log_joint_mixture_brute
+    monkeypatch.setattr(mixture, "log_joint_mixture_brute",
+                        lambda *a: calls.append(1) or original(*a))
+    fast = mixture.log_joint_mixture(queries, means, log_sigmas,
+                                     block_elements=1000)
+    # sigma ~ 1e-6 with |x| ~ 10: the expanded form would lose digits, so the
+    # brute force answers; otherwise the expansion agrees to rounding.
+    assert bool(calls) == guarded
+    np.testing.assert_allclose(fast, brute, rtol=0, atol=1e-8)

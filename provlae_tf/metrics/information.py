@@ -11,8 +11,9 @@ the aggregate posterior ``1/N sum_n q(z | x_n)`` over the N rows:
 
 Since each query's own component is part of its sum, the estimate stays below
 ``log N`` up to sampling noise: a code that tells every row apart reaches it.
-Cost: ``num_samples * N * z_dim`` log-densities per ladder (brute force; a
-one-dimensional ladder uses the fast evaluator).
+Cost: ``num_samples * N`` joint log-densities per ladder (as one matrix
+product per block, ``mixture.log_joint_mixture``; a one-dimensional ladder
+uses the fast evaluator).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 from provlae_tf.metrics.entropy import draw_subsample
 from provlae_tf.metrics.fast_mixture import log_mixture_fast
 from provlae_tf.metrics.ladders import select_ladder
-from provlae_tf.metrics.mixture import LOG_2PI, log_joint_mixture_brute
+from provlae_tf.metrics.mixture import LOG_2PI, log_joint_mixture
 
 
 def gaussian_conditional_entropy(log_sigmas: np.ndarray) -> float:
@@ -48,7 +49,7 @@ def aggregate_entropy(samples: np.ndarray, means: np.ndarray,
     if queries.shape[1] == 1:
         log_q = log_mixture_fast(queries[:, 0], means[:, 0], log_sigmas[:, 0])
     else:
-        log_q = log_joint_mixture_brute(queries, means, log_sigmas)
+        log_q = log_joint_mixture(queries, means, log_sigmas)
     return float(np.mean(np.log(len(means)) - log_q))
 
 
