@@ -122,6 +122,14 @@ def metrics(config: RunConfig, log=print) -> dict:
         indices=indices, progress=_throttled(bar))
     bar.close()
     encode_seconds = time.perf_counter() - start
+    bad = ~np.isfinite(encoded.samples).all(axis=1)
+    if bad.any():
+        raise UserError(
+            f"--checkpoint_dir={run.checkpoint_dir}: the encoder gives NaN or "
+            f"infinite codes for {int(bad.sum())} of {len(bad)} images (first:"
+            f" index {int(encoded.indices[bad][0])}); the checkpoint has "
+            "diverged, so no metric is meaningful (earlier stages' snapshots "
+            "load with provlae_tf.load_checkpoint(dir, stage=k)).")
     e = run.eval
     options = report_lib.MetricOptions(
         mig_samples=e.mig_samples, include_shape=e.include_shape,

@@ -221,3 +221,33 @@ def test_metrics_mode_without_factors_reports_information_only(
     assert "all" not in result and "mi_normed" not in result
     assert len(result["information"]) == 3
     assert any("has no ground-truth factors" in line for line in lines)
+
+
+def test_metrics_mode_refuses_a_diverged_encoder(smoke_run, monkeypatch):
+    from provlae_tf import modes
+    from provlae_tf.config import DataConfig, RunConfig
+    from provlae_tf.data import registry
+    from provlae_tf.errors import UserError
+    from provlae_tf.metrics import encoding
+    run_dir, _ = smoke_run
+    truth = _small_dsprites_truth()
+    monkeypatch.setattr(registry, "load_ground_truth",
+                        lambda dataset, data_dir, log: truth)
+    real_encode = encoding.encode_dataset
+
+    def diverged(*args, **kwargs):
+        encoded = real_encode(*args, **kwargs)
+        encoded.samples[5, 1] = np.nan
+        return encoded
+
+    monkeypatch.setattr(encoding, "encode_dataset", diverged)
+    before = (run_dir / "metrics.json").stat().st_mtime_ns \
+        if (run_dir / "metrics.json").exists() else None
+    with pytest.raises(UserError, match="NaN or infinite codes for 1 of 192 "
+                                        "images \\(first: index 5\\)"):
+        modes.metrics(RunConfig(checkpoint_dir=str(run_dir), mode="metrics",
+                                data=DataConfig(data_dir=str(run_dir))),
+                      log=lambda line: None)
+    after = (run_dir / "metrics.json").stat().st_mtime_ns \
+        if (run_dir / "metrics.json").exists() else None
+    assert after == before  # nothing written
