@@ -62,18 +62,21 @@ def visualize(config: RunConfig, log=print) -> dict:
         traverse_from=run.eval.traverse_from,
         traverse_image=run.eval.traverse_image,
         max_eval_images=run.eval.eval_images or None, log=log)
+    paths = result["paths"]
     events = os.path.join(run.checkpoint_dir, "tensorboard")
     if os.path.isdir(events):
-        plots.plot_training_curves(plots.read_training_records(events),
-                                   os.path.join(out_dir,
-                                                "training_curves.png"))
-    information_flow.plot_information(
+        paths["training_curves.png"] = plots.plot_training_curves(
+            plots.read_training_records(events),
+            os.path.join(out_dir, "training_curves.png"))
+    flow = information_flow.plot_information(
         information_flow.read_information(run.checkpoint_dir),
         os.path.join(out_dir, information_flow.PLOT_FILE))
+    if flow:
+        paths[information_flow.PLOT_FILE] = flow
     saved_metrics = _read_metrics(run.checkpoint_dir)
     if saved_metrics and saved_metrics.get("stage") == model.stage:
-        _plot_mi_matrix(saved_metrics, model,
-                        os.path.join(out_dir, "mi_matrix.png"))
+        paths["mi_matrix.png"] = _plot_mi_matrix(
+            saved_metrics, model, os.path.join(out_dir, "mi_matrix.png"))
     losses = result["summary"]["losses"]
     kls = " ".join(f"KL{l} {v:.3f}" for l, v in
                    enumerate(losses["kl"], start=1))
