@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from provlae_tf.metrics.fast_mixture import log_mixture_fast  # noqa: E402
 from provlae_tf.metrics.mig import estimate_mig, factor_value_rows  # noqa: E402
 from provlae_tf.metrics.mixture import log_mixture_brute  # noqa: E402
-from provlae_tf.metrics.synthetic import grid_factors  # noqa: E402
+from provlae_tf.data.factor_grid import all_classes  # noqa: E402
 
 GRID = (3, 6, 40, 32, 32)
 FACTORS = (1, 2, 3, 4)
@@ -43,7 +43,7 @@ FIXTURE = REPO.parent / "shared" / "fixtures" / "mig_dsprites" / "qz.npz"
 
 def synthetic_code(rng: np.random.Generator, varied_sigma: bool):
     """``(samples, params)`` of a dSprites-like code over the whole grid."""
-    f = grid_factors(GRID).astype(np.float64)
+    f = all_classes(GRID).astype(np.float64)
     n = len(f)
     means = np.stack([f[:, 1] / 5, f[:, 3] / 31, f[:, 4] / 31, f[:, 2] / 39,
                       np.zeros(n), 0.5 * (f[:, 3] + f[:, 4]) / 31], axis=1)
@@ -98,7 +98,7 @@ def main() -> None:
     else:
         samples, params = synthetic_code(rng, args.varied_sigma)
         source = "synthetic" + (" (varied sigma)" if args.varied_sigma else "")
-    factors = grid_factors(GRID)
+    factors = all_classes(GRID)
     n, k = samples.shape
     print(f"code: {source}, N = {n}, K = {k}, S = {args.num_samples}")
 

@@ -7,7 +7,6 @@ stage comes from ``--train_seq``) and write under ``--checkpoint_dir``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 
@@ -102,24 +101,24 @@ def metrics(config: RunConfig, log=print) -> dict:
     from provlae_tf.metrics import encoding
     from provlae_tf.metrics import report as report_lib
     from provlae_tf.viz import codes as codes_lib
-    from provlae_tf.viz.evaluation import save_json
+    from provlae_tf.viz import evaluation
     model, run = load_run(config)
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
-    indices = None
     if dataset in registry.FACTORISED:
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
         source = ground_truth.source
+        indices = np.arange(source.num_examples)  # the metrics need them all
     else:
         ground_truth = None
         source = registry.load_source(dataset, data_dir, log=log)
         log(f"--dataset={dataset} has no ground-truth factors: computing KL "
             "and I(x; z_l) per ladder only.")
-        if 0 < run.eval.eval_images < source.num_examples:
-            indices = np.sort(codes_lib.rng_for(seed, 200).choice(
-                source.num_examples, run.eval.eval_images, replace=False))
-    total = source.num_examples if indices is None else len(indices)
+        indices = codes_lib.subset_indices(
+            source.num_examples, run.eval.eval_images, seed,
+            evaluation.SUBSET_RNG)
     start = time.perf_counter()
-    bar = ProgressBar(total, f"encoding {dataset} at stage {model.stage}")
+    bar = ProgressBar(len(indices),
+                      f"encoding {dataset} at stage {model.stage}")
     encoded = encoding.encode_dataset(
         model, source, report_lib.generator(seed, report_lib.RNG_SAMPLES),
         indices=indices, progress=_throttled(bar))
@@ -146,7 +145,8 @@ def metrics(config: RunConfig, log=print) -> dict:
     result["seconds"]["encoding"] = encode_seconds
     result.update(stage=int(model.stage), dataset=dataset,
                   checkpoint_dir=run.checkpoint_dir)
-    path = save_json(os.path.join(run.checkpoint_dir, METRICS_FILE), result)
+    path = evaluation.save_json(os.path.join(run.checkpoint_dir, METRICS_FILE),
+                                result)
     if ground_truth is not None:
         _plot_mi_matrix(result, model, os.path.join(
             run.checkpoint_dir, "images", f"stage{model.stage}_mi_matrix.png"))
@@ -157,11 +157,9 @@ def metrics(config: RunConfig, log=print) -> dict:
 
 
 def _read_metrics(run_dir: str):
+    from provlae_tf.viz.evaluation import load_json
     path = os.path.join(run_dir, METRICS_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    return load_json(path) if os.path.exists(path) else None
 
 
 def _plot_mi_matrix(result: dict, model, path: str) -> str:

@@ -157,9 +157,9 @@ def _small_dsprites_truth():
     from provlae_tf.data import dsprites
     from provlae_tf.data.ground_truth import GroundTruthData
     from provlae_tf.data.sources import ArraySource
-    from provlae_tf.metrics.synthetic import grid_factors
+    from provlae_tf.data.factor_grid import all_classes
     sizes = (1, 3, 2, 2, 4, 4)
-    classes = grid_factors(sizes) * np.array([1, 1, 5, 10, 8, 8])
+    classes = all_classes(sizes) * np.array([1, 1, 5, 10, 8, 8])
     images = dsprites.ProceduralDSprites().images(
         np.ravel_multi_index(tuple(classes.T), dsprites.FACTOR_SIZES))
     return GroundTruthData(ArraySource("dsprites", images, 1),

@@ -11,7 +11,8 @@ from provlae_tf.metrics.fast_mixture import log_mixture_fast
 from provlae_tf.metrics.mig import (estimate_mig, factor_value_rows,
                                     gap_scores)
 from provlae_tf.metrics.mixture import log_mixture_brute, log_normal
-from provlae_tf.metrics.synthetic import gaussian_code, grid_factors
+from provlae_tf.data.factor_grid import all_classes
+from provlae_tf.metrics.synthetic import gaussian_code
 from tests.shared_fixtures import fixture_path
 
 DSPRITES_GRID = (3, 6, 40, 32, 32)
@@ -37,7 +38,7 @@ def test_fixture_replay_reproduces_every_call_and_the_scores(recorded):
     ref = recorded["reference"]
     assert tuple(ref["grid"]) == DSPRITES_GRID
     result = estimate_mig(recorded["samples"], recorded["params"],
-                          grid_factors(DSPRITES_GRID), DSPRITES_GRID,
+                          all_classes(DSPRITES_GRID), DSPRITES_GRID,
                           factor_indices=DSPRITES_FACTORS,
                           subsamples=recorded["subsamples"])
     np.testing.assert_allclose(result.call_entropies,
@@ -56,7 +57,7 @@ def test_fixture_replay_reproduces_every_call_and_the_scores(recorded):
 
 
 def test_fixture_call_order_and_sizes(recorded):
-    slices = factor_value_rows(grid_factors(DSPRITES_GRID), DSPRITES_GRID,
+    slices = factor_value_rows(all_classes(DSPRITES_GRID), DSPRITES_GRID,
                                DSPRITES_FACTORS)
     sizes = [len(rows) for per_value in slices for rows in per_value]
     assert [len(recorded["samples"])] + sizes == recorded["call_n"].tolist()
@@ -64,7 +65,7 @@ def test_fixture_call_order_and_sizes(recorded):
 
 def test_fixture_brute_force_call(recorded):
     """One orientation slice by brute force: the formula, not only the fast path."""
-    rows = factor_value_rows(grid_factors(DSPRITES_GRID), DSPRITES_GRID,
+    rows = factor_value_rows(all_classes(DSPRITES_GRID), DSPRITES_GRID,
                              (2,))[0][0]
     entropies = subsample_entropies(recorded["samples"], recorded["params"],
                                     rows, recorded["subsamples"][7], "brute")
@@ -141,14 +142,14 @@ GRID = (4, 5, 3)
 
 
 def _scores(means, sigma=0.01, seed=0, factor_sizes=GRID, **kwargs):
-    factors = grid_factors(factor_sizes)
+    factors = all_classes(factor_sizes)
     samples, params = gaussian_code(means, sigma, np.random.default_rng(seed))
     return estimate_mig(samples, params, factors, factor_sizes,
                         rng=np.random.default_rng(seed + 1), **kwargs)
 
 
 def test_identity_code_scores_one():
-    result = _scores(grid_factors(GRID).astype(float))
+    result = _scores(all_classes(GRID).astype(float))
     assert result.mig == pytest.approx(1.0, abs=1e-6)
     assert result.mig_sup == pytest.approx(1.0, abs=1e-6)
     np.testing.assert_allclose(result.mi_normed, np.eye(3), atol=1e-6)
@@ -162,7 +163,7 @@ def test_constant_code_scores_zero():
 
 
 def test_duplicated_latent_kills_mig_not_mig_sup():
-    factors = grid_factors((6, 4))
+    factors = all_classes((6, 4))
     means = factors[:, [0, 0, 1, 1]].astype(float)
     result = _scores(means, factor_sizes=(6, 4))
     assert result.mig == pytest.approx(0.0, abs=1e-6)
@@ -170,7 +171,7 @@ def test_duplicated_latent_kills_mig_not_mig_sup():
 
 
 def test_latent_mixing_two_factors_lowers_mig_sup_only():
-    factors = grid_factors(GRID)
+    factors = all_classes(GRID)
     mixed = (factors[:, 0] * GRID[1] + factors[:, 1]).astype(float)
     means = np.stack([mixed, factors[:, 2].astype(float)], axis=1)
     result = _scores(means)
@@ -179,7 +180,7 @@ def test_latent_mixing_two_factors_lowers_mig_sup_only():
 
 
 def test_factor_subset_and_fixed_seed():
-    means = grid_factors(GRID).astype(float)
+    means = all_classes(GRID).astype(float)
     first = _scores(means, sigma=0.5, seed=3, num_samples=20,
                     factor_indices=(0, 2))
     again = _scores(means, sigma=0.5, seed=3, num_samples=20,
@@ -192,7 +193,7 @@ def test_factor_subset_and_fixed_seed():
 
 
 def test_fast_and_brute_estimates_agree():
-    means = grid_factors(GRID) * np.array([0.1, 0.3, 1.0])
+    means = all_classes(GRID) * np.array([0.1, 0.3, 1.0])
     fast = _scores(means, sigma=0.2, method="fast")
     brute = _scores(means, sigma=0.2, method="brute")
     np.testing.assert_allclose(fast.call_entropies, brute.call_entropies,
@@ -200,12 +201,12 @@ def test_fast_and_brute_estimates_agree():
 
 
 def test_subsample_is_all_rows_when_fewer():
-    result = _scores(grid_factors(GRID).astype(float), num_samples=10 ** 6)
+    result = _scores(all_classes(GRID).astype(float), num_samples=10 ** 6)
     assert result.call_entropies.shape == (1 + sum(GRID), 3)
 
 
 def test_missing_factor_value_is_an_error():
-    factors = grid_factors(GRID)
+    factors = all_classes(GRID)
     with pytest.raises(ValueError, match="factor 0"):
         factor_value_rows(factors[factors[:, 0] != 2], GRID, (0,))
 

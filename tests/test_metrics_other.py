@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import (discrete_entropy,
                                               discrete_mutual_info,
@@ -16,8 +17,7 @@ from provlae_tf.metrics.ladders import (ladder_columns, per_ladder,
 from provlae_tf.metrics.mig import estimate_mig
 from provlae_tf.metrics import mixture
 from provlae_tf.metrics.mixture import log_normal
-from provlae_tf.metrics.synthetic import (FactorsAsObservations, gaussian_code,
-                                          grid_factors)
+from provlae_tf.metrics.synthetic import FactorsAsObservations, gaussian_code
 
 SIZES = (3, 6, 10, 8)
 
@@ -76,7 +76,7 @@ def test_factor_metric_fixed_seed_is_deterministic():
 # --- histogram MIG -----------------------------------------------------------
 
 def test_histogram_mig_identity_on_the_grid_is_one():
-    factors = grid_factors(SIZES)
+    factors = all_classes(SIZES)
     result = histogram_mig(factors.astype(float), factors)
     assert result.mig == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(np.diag(result.mutual_information),
@@ -84,7 +84,7 @@ def test_histogram_mig_identity_on_the_grid_is_one():
 
 
 def test_histogram_mig_constant_and_duplicated_codes():
-    factors = grid_factors(SIZES)
+    factors = all_classes(SIZES)
     constant = histogram_mig(np.zeros((len(factors), 2)), factors)
     assert constant.mig == 0.0
     duplicated = histogram_mig(factors[:, [0, 0, 1, 2, 3]].astype(float),
@@ -134,7 +134,7 @@ def test_ladder_columns_bottom_first():
 
 def test_mig_per_ladder():
     sizes = (4, 5)
-    factors = grid_factors(sizes)
+    factors = all_classes(sizes)
     # Ladder 1 codes both factors, ladder 2 is constant.
     means = np.concatenate([factors.astype(float), np.zeros((20, 2))], axis=1)
     samples, params = gaussian_code(means, 0.01, np.random.default_rng(0))

@@ -16,7 +16,7 @@ from provlae_tf.data.base import ImageSource
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.metrics import encoding
 from provlae_tf.metrics import report as report_lib
-from provlae_tf.metrics.synthetic import grid_factors
+from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.viz import information_flow
 from provlae_tf.viz.evaluation import evaluate_losses
@@ -63,7 +63,7 @@ def model():
 def identity_code(sigma=0.01, seed=0):
     """Each latent one factor: ladder 1 = (scale, orientation), ladder 2 =
     (posX, posY), ladder 3 = (shape, a latent of pure noise)."""
-    factors = grid_factors(GRID).astype(np.float64)
+    factors = all_classes(GRID).astype(np.float64)
     rng = np.random.default_rng(seed)
     means = np.stack([factors[:, 2], factors[:, 3], factors[:, 4],
                       factors[:, 5], factors[:, 1],

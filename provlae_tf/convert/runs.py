@@ -18,6 +18,7 @@ from provlae_tf.config import (CHANNELS, DataConfig, ModelConfig, RunConfig,
                                TrainConfig, load_run_config)
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
+from provlae_tf.fileio import atomic_write_text
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train import checkpoints
@@ -150,7 +151,7 @@ def original_to_run(directory: str, out_dir: str, train_seq: int,
     with checkpoints.staged_directory(out_dir) as tmp:
         config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
             out_dir))
-        checkpoints.atomic_write_text(os.path.join(tmp, "config.json"),
+        atomic_write_text(os.path.join(tmp, "config.json"),
                                       config.to_json())
         ckpt = checkpoints.training_checkpoint(model, optimizer, state)
         tf.train.CheckpointManager(

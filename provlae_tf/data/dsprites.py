@@ -12,12 +12,11 @@ phase of that template, giving bit-identical images far faster.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
+from provlae_tf.data import factor_grid
 from provlae_tf.data.base import ImageSource
+from provlae_tf.fileio import atomic_save
 
 FACTOR_NAMES = ("color", "shape", "scale", "orientation", "posX", "posY")
 FACTOR_SIZES = (1, 3, 6, 40, 32, 32)
@@ -49,22 +48,17 @@ def factor_values() -> tuple[np.ndarray, ...]:
 
 def latents_classes(indices: np.ndarray) -> np.ndarray:
     """Factor classes ``(n, 6)`` int64 of dataset ``indices`` (C order)."""
-    flat = np.asarray(indices, dtype=np.int64).reshape(-1)
-    return np.stack(np.unravel_index(flat, FACTOR_SIZES), axis=1)
+    return factor_grid.classes_of(indices, FACTOR_SIZES)
 
 
 def latents_values(classes: np.ndarray) -> np.ndarray:
     """Factor values ``(n, 6)`` float64 of factor ``classes`` ``(n, 6)``."""
-    classes = np.asarray(classes, dtype=np.int64).reshape(-1, 6)
-    return np.stack([values[classes[:, i]] for i, values
-                     in enumerate(factor_values())], axis=1)
+    return factor_grid.values_of(classes, factor_values())
 
 
 def index_from_classes(classes: np.ndarray) -> np.ndarray:
     """Dataset indices ``(n,)`` int64 of factor ``classes`` ``(n, 6)``."""
-    classes = np.asarray(classes, dtype=np.int64).reshape(-1, 6)
-    indices = np.ravel_multi_index(tuple(classes.T), FACTOR_SIZES)
-    return indices.astype(np.int64)
+    return factor_grid.indices_of(classes, FACTOR_SIZES)
 
 
 def _inside(shape: int, scale, cos, sin, mx, my) -> np.ndarray:
@@ -222,13 +216,11 @@ def write_npz(path: str, indices: np.ndarray | None = None,
         imgs[start:start + chunk] = source.images(
             indices[start:start + chunk])[..., 0]
     classes = latents_classes(indices)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def save(temp: str) -> None:
+        # A file object: given a name, numpy would append ".npz" to it.
+        with open(temp, "wb") as f:
             np.savez_compressed(f, imgs=imgs, latents_classes=classes,
                                 latents_values=latents_values(classes))
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+
+    atomic_save(path, save)

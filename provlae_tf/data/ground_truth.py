@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from provlae_tf.data import factor_grid
 from provlae_tf.data.base import ImageSource, to_float
 from provlae_tf.errors import UserError
 
@@ -48,22 +49,19 @@ class GroundTruthData:
 
     def index_to_factors(self, indices) -> np.ndarray:
         """Factor classes ``(n, F)`` of dataset indices."""
-        flat = np.asarray(indices, np.int64).reshape(-1)
-        return np.stack(np.unravel_index(flat, self.factor_sizes), axis=1)
+        return factor_grid.classes_of(indices, self.factor_sizes)
 
     def factors_to_index(self, factors) -> np.ndarray:
         """Dataset indices ``(n,)`` of factor classes ``(n, F)``."""
-        factors = np.asarray(factors, np.int64).reshape(-1, self.num_factors)
-        return np.ravel_multi_index(tuple(factors.T), self.factor_sizes)
+        return factor_grid.indices_of(factors, self.factor_sizes)
 
     def all_factors(self) -> np.ndarray:
         """Factor classes of every image, in dataset order ``(N, F)``."""
-        return self.index_to_factors(np.arange(self.source.num_examples))
+        return factor_grid.all_classes(self.factor_sizes)
 
     def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
         """``num`` uniformly random factor combinations ``(num, F)``."""
-        return np.stack([rng.integers(size, size=num)
-                         for size in self.factor_sizes], axis=1)
+        return factor_grid.sample_classes(self.factor_sizes, num, rng)
 
     def sample_observations_from_factors(self, factors,
                                          rng: np.random.Generator) -> np.ndarray:

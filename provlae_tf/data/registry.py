@@ -18,6 +18,14 @@ from provlae_tf.errors import UserError
 CELEBA_FOLDERS = ("celeba", "img_align_celeba")
 # Datasets with ground-truth factors: (module with FACTOR_NAMES/SIZES).
 FACTORISED = {"dsprites": dsprites, "3dshapes": shapes3d}
+# Datasets with an embedded stand-in: the real file's name and loader, the
+# procedural source used without it, and the name the notice gives it.
+_EMBEDDED = {
+    "dsprites": (dsprites.NPZ_FILENAME, loaders.load_dsprites_npz,
+                 dsprites.ProceduralDSprites, "dSprites"),
+    "3dshapes": (shapes3d.H5_FILENAME, loaders.load_shapes3d_h5,
+                 shapes3d.ProceduralShapes3D, "3D Shapes"),
+}
 
 
 def load_source(dataset: str, data_dir: str, max_examples: int = 0,
@@ -31,12 +39,15 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
         seed: seed of that subset.
         log: where notices go.
     """
-    loader = {"dsprites": _dsprites, "3dshapes": _shapes3d,
-              "celeba": _celeba, "mnist": loaders.load_mnist}.get(dataset)
-    if loader is None:
+    if dataset in _EMBEDDED:
+        source = _file_or_embedded(dataset, data_dir, log)
+    elif dataset == "celeba":
+        source = _celeba(data_dir)
+    elif dataset == "mnist":
+        source = loaders.load_mnist(data_dir, log)
+    else:
         raise UserError(f"--dataset={dataset}: expected one of dsprites, "
                         "3dshapes, celeba, mnist.")
-    source = loader(data_dir, log)
     if max_examples:
         if max_examples > source.num_examples:
             raise UserError(f"--max_examples={max_examples}: expected at most "
@@ -56,26 +67,17 @@ def load_ground_truth(dataset: str, data_dir: str, log=print) -> GroundTruthData
                            module.FACTOR_NAMES, module.FACTOR_SIZES)
 
 
-def _dsprites(data_dir: str, log) -> ImageSource:
-    path = os.path.join(data_dir, dsprites.NPZ_FILENAME)
+def _file_or_embedded(dataset: str, data_dir: str, log) -> ImageSource:
+    filename, load_file, embedded, title = _EMBEDDED[dataset]
+    path = os.path.join(data_dir, filename)
     if os.path.exists(path):
-        return loaders.load_dsprites_npz(path)
-    log(f"No {path}: using the embedded procedural dSprites (same factors, "
+        return load_file(path)
+    log(f"No {path}: using the embedded procedural {title} (same factors, "
         "order and layout).")
-    return dsprites.ProceduralDSprites()
+    return embedded()
 
 
-def _shapes3d(data_dir: str, log) -> ImageSource:
-    path = os.path.join(data_dir, shapes3d.H5_FILENAME)
-    if os.path.exists(path):
-        return loaders.load_shapes3d_h5(path)
-    log(f"No {path}: using the embedded procedural 3D Shapes (same factors, "
-        "order and layout).")
-    return shapes3d.ProceduralShapes3D()
-
-
-def _celeba(data_dir: str, log) -> ImageSource:
-    del log
+def _celeba(data_dir: str) -> ImageSource:
     for name in CELEBA_FOLDERS:
         folder = os.path.join(data_dir, name)
         if os.path.isdir(folder):

@@ -16,12 +16,11 @@ the tables, so only 15 room and 480 object geometries are ever ray cast.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
+from provlae_tf.data import factor_grid
 from provlae_tf.data.base import ImageSource
+from provlae_tf.fileio import atomic_save
 
 FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape",
                 "orientation")
@@ -56,22 +55,17 @@ def factor_values() -> tuple[np.ndarray, ...]:
 
 def latents_classes(indices: np.ndarray) -> np.ndarray:
     """Factor classes ``(n, 6)`` int64 of dataset ``indices`` (C order)."""
-    flat = np.asarray(indices, dtype=np.int64).reshape(-1)
-    return np.stack(np.unravel_index(flat, FACTOR_SIZES), axis=1)
+    return factor_grid.classes_of(indices, FACTOR_SIZES)
 
 
 def latents_values(classes: np.ndarray) -> np.ndarray:
     """Factor values ``(n, 6)`` float64 of factor ``classes`` ``(n, 6)``."""
-    classes = np.asarray(classes, dtype=np.int64).reshape(-1, 6)
-    return np.stack([values[classes[:, i]] for i, values
-                     in enumerate(factor_values())], axis=1)
+    return factor_grid.values_of(classes, factor_values())
 
 
 def index_from_classes(classes: np.ndarray) -> np.ndarray:
     """Dataset indices ``(n,)`` int64 of factor ``classes`` ``(n, 6)``."""
-    classes = np.asarray(classes, dtype=np.int64).reshape(-1, 6)
-    indices = np.ravel_multi_index(tuple(classes.T), FACTOR_SIZES)
-    return indices.astype(np.int64)
+    return factor_grid.indices_of(classes, FACTOR_SIZES)
 
 
 def hue_rgb(hues: np.ndarray) -> np.ndarray:
@@ -351,18 +345,14 @@ def write_h5(path: str, indices: np.ndarray | None = None,
         indices = np.arange(NUM_IMAGES)
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     source = ProceduralShapes3D()
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=directory)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
+
+    def save(temp: str) -> None:
+        with h5py.File(temp, "w") as f:
             images = f.create_dataset("images", (len(indices), SIZE, SIZE, 3),
                                       np.uint8)
             f.create_dataset("labels", data=source.latents_values(indices))
             for start in range(0, len(indices), chunk):
                 images[start:start + chunk] = source.images(
                     indices[start:start + chunk])
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+
+    atomic_save(path, save)

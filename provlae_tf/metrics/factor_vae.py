@@ -41,13 +41,6 @@ class GroundTruth(Protocol):
         ...
 
 
-def uniform_factors(factor_sizes: Sequence[int], num: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    """``num`` uniformly random factor combinations ``(num, F)``."""
-    return np.stack([rng.integers(size, size=num) for size in factor_sizes],
-                    axis=1)
-
-
 @dataclasses.dataclass(frozen=True)
 class FactorVaeResult:
     """Attributes:

@@ -28,8 +28,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from provlae_tf.data import factor_grid
 from provlae_tf.metrics.encoding import EncodedDataset
-from provlae_tf.metrics.factor_vae import factor_vae_score, uniform_factors
+from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.information import information_per_ladder
 from provlae_tf.metrics.ladders import ladder_columns
@@ -106,7 +107,7 @@ class EncodedGroundTruth:
         self.means = means
 
     def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
-        return uniform_factors(self.factor_sizes, num, rng)
+        return factor_grid.sample_classes(self.factor_sizes, num, rng)
 
     def sample_observations_from_factors(self, factors: np.ndarray,
                                          rng: np.random.Generator

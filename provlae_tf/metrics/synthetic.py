@@ -9,13 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from provlae_tf.metrics.factor_vae import uniform_factors
-
-
-def grid_factors(factor_sizes: Sequence[int]) -> np.ndarray:
-    """Every factor combination in canonical (C) order, ``(prod(sizes), F)``."""
-    flat = np.arange(int(np.prod(factor_sizes)))
-    return np.stack(np.unravel_index(flat, tuple(factor_sizes)), axis=1)
+from provlae_tf.data import factor_grid
 
 
 class FactorsAsObservations:
@@ -32,7 +26,7 @@ class FactorsAsObservations:
 
     def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
         """``num`` uniformly random combinations ``(num, F)``."""
-        return uniform_factors(self.factor_sizes, num, rng)
+        return factor_grid.sample_classes(self.factor_sizes, num, rng)
 
     def sample_observations_from_factors(self, factors: np.ndarray,
                                          rng: np.random.Generator

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.errors import UserError
+from provlae_tf.fileio import atomic_write_text
 
 
 class TrainingState(tf.Module):
@@ -153,15 +154,6 @@ def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
     with open(os.path.join(run_dir, "invocations.jsonl"), "a") as f:
         f.write(json.dumps(record) + "\n")
     return changes
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes a file so that readers see the old or the new content, never half."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @contextlib.contextmanager

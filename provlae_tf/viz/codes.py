@@ -8,7 +8,7 @@ array per ladder, ladder 1 (closest to the pixels) first, as
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +36,15 @@ def rng_for(seed: int, purpose: int) -> np.random.Generator:
     """An independent generator per (seed, purpose), so that changing what
     one output draws never changes what another draws."""
     return np.random.default_rng([int(seed), int(purpose)])
+
+
+def subset_indices(total: int, size: Optional[int], seed: int,
+                   purpose: int) -> np.ndarray:
+    """Sorted indices of a seeded random subset of ``size`` of ``total``
+    images; all of them when ``size`` is None, 0 or at least ``total``."""
+    if not size or size >= total:
+        return np.arange(total)
+    return np.sort(rng_for(seed, purpose).choice(total, size, replace=False))
 
 
 def posterior(model, x: np.ndarray, rng: np.random.Generator) -> Posterior:

@@ -11,10 +11,12 @@ import tensorflow as tf
 
 from provlae_tf import distributions
 from provlae_tf.data.base import ImageSource
+from provlae_tf.fileio import atomic_save
 from provlae_tf.viz import codes as codes_lib
-from provlae_tf.viz import images as images_lib
 
 ProgressFn = Callable[[int, int], None]
+# rng_for purpose of the evaluated subset (--eval_images).
+SUBSET_RNG = 200
 
 
 def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
@@ -42,12 +44,8 @@ def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
         "kl_total": float, "num_images": int, "stage": int}``, each a mean
         over the images.
     """
-    total = source.num_examples
-    if max_images is not None and max_images < total:
-        indices = np.sort(codes_lib.rng_for(seed, 200).choice(
-            total, max_images, replace=False))
-    else:
-        indices = np.arange(total)
+    indices = codes_lib.subset_indices(source.num_examples, max_images, seed,
+                                       SUBSET_RNG)
 
     @tf.function(reduce_retracing=True)
     def batch_sums(x, noise_seed):
@@ -82,7 +80,7 @@ def save_json(path: str, data: dict) -> str:
             json.dump(data, f, indent=2, sort_keys=True)
             f.write("\n")
 
-    return images_lib.atomic_save(path, save)
+    return atomic_save(path, save)
 
 
 def load_json(path: str) -> dict:

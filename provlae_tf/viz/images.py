@@ -9,12 +9,12 @@ interrupted run never leaves a truncated PNG or GIF behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from provlae_tf.fileio import atomic_save
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -95,23 +95,6 @@ def position_bar(width: int, index: int, count: int, height: int = 4,
     edges = np.linspace(0, width, count + 1).round().astype(int)
     bar[:, edges[index]:edges[index + 1]] = 0.0
     return bar
-
-
-def atomic_save(path: str, save) -> str:
-    """Calls ``save(temp_path)`` then renames the temp file to ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                                suffix=os.path.splitext(path)[1])
-    os.close(fd)
-    try:
-        save(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
-    return path
 
 
 def save_png(path: str, image: np.ndarray) -> str:

@@ -40,10 +40,8 @@ def stage_information(model, source: ImageSource, *, num_images: int,
         num_samples: query points of each I(x; z_l) estimate.
         seed: chooses the subset and seeds the estimate.
     """
-    total = source.num_examples
-    indices = (np.arange(total) if num_images >= total else np.sort(
-        codes_lib.rng_for(seed, _SUBSET_RNG).choice(total, num_images,
-                                                    replace=False)))
+    indices = codes_lib.subset_indices(source.num_examples, num_images, seed,
+                                       _SUBSET_RNG)
     encoded = encode_dataset(model, source, codes_lib.rng_for(seed, _NOISE_RNG),
                              indices=indices)
     z_dim = model.config.z_dim

@@ -16,7 +16,7 @@ import tensorflow as tf
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from provlae_tf.viz import images as images_lib
+from provlae_tf.fileio import atomic_save
 
 RECONSTRUCTION_TAG = "loss/reconstruction"
 KL_TAG_PREFIX = "kl/ladder"
@@ -36,7 +36,7 @@ class TrainingRecord(NamedTuple):
 
 def _save(fig: Figure, path: str) -> str:
     FigureCanvasAgg(fig)
-    return images_lib.atomic_save(
+    return atomic_save(
         path, lambda temp: fig.savefig(temp, format="png", dpi=100))
 
 
