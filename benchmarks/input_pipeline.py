@@ -27,6 +27,7 @@ from train_throughput import measure  # noqa: E402  (benchmarks/ sibling)
 
 from provlae_tf.data import dsprites, loaders, pipeline, shapes3d  # noqa: E402
 from provlae_tf.data.sources import ArraySource  # noqa: E402
+from provlae_tf.random_streams import epoch_order  # noqa: E402
 
 # dataset: (architecture, z_dim, batch, stages)
 MODELS = {"dsprites": ("small", 2, 128, 3), "3dshapes": ("small", 3, 100, 3),
@@ -54,7 +55,7 @@ def make_source(name: str, workdir: str):
 
 
 def pipeline_rate(source, batch: int, seconds: float) -> float:
-    order = pipeline.epoch_order(0, 1, 0, source.num_examples)
+    order = epoch_order(0, 1, 0, source.num_examples)
     while len(order) < 200 * batch:  # small folders: repeat the order
         order = np.concatenate([order, order])
     batches = iter(pipeline.batches(source, order, batch).repeat())

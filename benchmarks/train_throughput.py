@@ -41,7 +41,7 @@ def measure(architecture: str, channels: int, z_dim: int, batch: int,
     from provlae_tf.config import RunConfig, TrainConfig
     from provlae_tf.data.sources import ArraySource
     from provlae_tf.model.ladder import ModelConfig
-    from provlae_tf.train.progress import RunLog
+    from provlae_tf.train.run_log import RunLog
     from provlae_tf.train.trainer import Trainer
 
     rng = np.random.default_rng(0)

@@ -1,17 +1,23 @@
-"""Frozen run configuration, built once from the flags and saved as config.json."""
+"""Frozen run configuration, built once from the flags and saved as config.json.
+
+:data:`FLAG_FIELDS` is the one table between the command line and the
+config: every flag names the field it sets, and the config is built from it
+by keyword. A test checks that every flag has a field and every field a flag
+(or is derived, :data:`DERIVED_FIELDS`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
-from typing import Any, Optional
+from typing import Any, Collection, Mapping, Optional
 
+from provlae_tf.constants import (BN_EPSILON, CHANNELS, DEFAULT_ARCHITECTURE,
+                                  MODE_NAMES, NUM_LADDERS)
 from provlae_tf.errors import UserError
-
-CHANNELS = {"dsprites": 1, "3dshapes": 3, "celeba": 3, "mnist": 1}
-NUM_LADDERS = {"small": 3, "celeba": 4}
-MODE_NAMES = {"1": "train", "2": "visualize", "3": "metrics"}
+from provlae_tf.recipes import RECIPES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +39,7 @@ class ModelConfig:
     z_dim: int = 2
     channels: int = 1
     fix_encoder_fade: bool = False
-    bn_epsilon: float = 1e-3
+    bn_epsilon: float = BN_EPSILON
     log_var_clip: tuple = (-100.0, 3.0)
 
     @property
@@ -52,7 +58,7 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """The progressive training recipe (original-code.md §1, §6)."""
+    """The progressive training recipe (see :mod:`provlae_tf.recipes`)."""
 
     epochs_per_stage: int = 30
     batch_size: int = 128
@@ -80,16 +86,29 @@ class TrainConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EvalConfig:
-    """Options of --mode=2 (visualize) and --mode=3 (metrics)."""
+    """Options of --mode=2 (visualize) and --mode=3 (metrics).
+
+    The ``--mode=3`` fields are the sizes of the estimates; their defaults
+    are the original's (MIG) and disentanglement_lib's (factor metric,
+    histogram MIG).
+    """
 
     traverse_from: str = "sample"
     traverse_image: int = 0
     eval_images: int = 0  # 0 = all
-    # --mode=3 (provlae_tf.metrics.report.MetricOptions has the rest).
+    # --mode=3: MIG / MIG-sup.
     mig_samples: int = 10000
     include_shape: bool = False
+    # --mode=3: the factor metric (Kim & Mnih).
     factor_train_votes: int = 10000
     factor_eval_votes: int = 5000
+    factor_batch: int = 64
+    factor_variance_samples: int = 10000
+    factor_prune_std: float = 0.05
+    # --mode=3: disentanglement_lib's histogram MIG.
+    histogram_samples: int = 10000
+    histogram_bins: int = 20
+    # Query points of each I(x; z_l) estimate.
     info_samples: int = 1000
     # Images of the I(x; z_l) estimate written at the end of every stage.
     info_images: int = 10000
@@ -110,20 +129,23 @@ class RunConfig:
     init_from: str = ""
     restore: str = "strict"
     eval: EvalConfig = EvalConfig()
+    gpu_usage: float = 1.0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        model = dict(d["model"])
-        model["log_var_clip"] = tuple(model["log_var_clip"])
-        return cls(checkpoint_dir=d["checkpoint_dir"], mode=d["mode"],
-                   log_file=d["log_file"], data=DataConfig(**d["data"]),
-                   model=ModelConfig(**model), train=TrainConfig(**d["train"]),
-                   init_from=d.get("init_from", ""),
-                   restore=d.get("restore", "strict"),
-                   eval=EvalConfig(**d.get("eval", {})))
+    def from_dict(cls, d: Mapping[str, Any]) -> "RunConfig":
+        """The inverse of :meth:`to_json`; missing fields take defaults (so
+        config.json files of earlier versions still load)."""
+        sections = {name: section_type(**d.get(name, {}))
+                    for name, section_type in _SECTIONS.items()}
+        model = sections["model"]
+        sections["model"] = dataclasses.replace(
+            model, log_var_clip=tuple(model.log_var_clip))
+        top = {f.name: d[f.name] for f in dataclasses.fields(cls)
+               if f.name not in _SECTIONS and f.name in d}
+        return cls(**top, **sections)
 
     def identity(self) -> dict[str, Any]:
         """What must not change when a run is continued: the variables' shapes
@@ -133,61 +155,149 @@ class RunConfig:
                 "max_examples": self.data.max_examples}
 
 
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+             "eval": EvalConfig}
+
+# Every flag and the config field it sets ("section.field", or a field of
+# RunConfig itself). The original's flag names stay (KL, fadein, epoch_size).
+FLAG_FIELDS = {
+    "checkpoint_dir": "checkpoint_dir",
+    "mode": "mode",
+    "log_file": "log_file",
+    "init_from": "init_from",
+    "restore": "restore",
+    "gpu_usage": "gpu_usage",
+    "dataset": "data.dataset",
+    "data_dir": "data.data_dir",
+    "max_examples": "data.max_examples",
+    "architecture": "model.architecture",
+    "z_dim": "model.z_dim",
+    "fix_encoder_fade": "model.fix_encoder_fade",
+    "bn_epsilon": "model.bn_epsilon",
+    "log_var_clip": "model.log_var_clip",
+    "epoch_size": "train.epochs_per_stage",
+    "batch_size": "train.batch_size",
+    "beta": "train.beta",
+    "coff": "train.coff",
+    "KL": "train.pre_kl",
+    "fadein": "train.fade_in",
+    "fade_in_duration": "train.fade_in_duration",
+    "learning_rate": "train.learning_rate",
+    "adam_beta1": "train.adam_beta1",
+    "adam_beta2": "train.adam_beta2",
+    "adam_epsilon": "train.adam_epsilon",
+    "seed": "train.seed",
+    "train_seq": "train.train_seq",
+    "xla": "train.xla",
+    "log_every": "train.log_every",
+    "max_to_keep": "train.max_to_keep",
+    **{f.name: f"eval.{f.name}" for f in dataclasses.fields(EvalConfig)},
+}
+# Fields that no flag sets, and what sets them.
+DERIVED_FIELDS = {"model.channels": "the --dataset's images"}
+
+# Flags whose value must be a positive number, and those that may be 0.
+_POSITIVE = ("z_dim", "batch_size", "epoch_size", "learning_rate",
+             "log_every", "max_to_keep", "mig_samples", "factor_train_votes",
+             "factor_eval_votes", "factor_batch", "factor_variance_samples",
+             "histogram_samples", "histogram_bins", "info_samples",
+             "adam_epsilon", "bn_epsilon")
+_AT_LEAST_ZERO = {"fade_in_duration": "an integer >= 0",
+                  "max_examples": "0 (all) or a positive integer",
+                  "eval_images": "0 (all) or a positive integer",
+                  "traverse_image": "a dataset index >= 0",
+                  "info_images": "0 (off) or a positive number of images",
+                  "beta": "a KL weight >= 0", "coff": "a KL weight >= 0",
+                  "factor_prune_std": "a standard deviation >= 0",
+                  "seed": "an integer >= 0"}
+
+
 def from_flags(fv) -> RunConfig:
     """Validates the parsed flags and builds the :class:`RunConfig`.
+
+    ``--dataset`` selects its recipe (:mod:`provlae_tf.recipes`) for every
+    recipe flag that the command line and flagfiles leave unset.
 
     Raises:
         UserError: naming the offending flag and what was expected.
     """
-    architecture = fv.architecture
-    if architecture == "auto":
-        architecture = "celeba" if fv.dataset == "celeba" else "small"
-    num_ladders = NUM_LADDERS[architecture]
-    _require(fv.z_dim > 0, "z_dim", fv.z_dim, "a positive integer")
-    _require(fv.batch_size > 0, "batch_size", fv.batch_size,
-             "a positive integer")
-    _require(fv.epoch_size > 0, "epoch_size", fv.epoch_size,
-             "a positive number of epochs per stage")
-    _require(fv.learning_rate > 0, "learning_rate", fv.learning_rate,
-             "a positive float")
-    _require(fv.fade_in_duration >= 0, "fade_in_duration",
-             fv.fade_in_duration, "an integer >= 0")
-    _require(fv.max_examples >= 0, "max_examples", fv.max_examples,
-             "0 (all) or a positive integer")
-    _require(fv.eval_images >= 0, "eval_images", fv.eval_images,
-             "0 (all) or a positive integer")
-    _require(fv.traverse_image >= 0, "traverse_image", fv.traverse_image,
-             "a dataset index >= 0")
-    for name in ("mig_samples", "factor_train_votes", "factor_eval_votes",
-                 "info_samples"):
-        _require(fv[name].value > 0, name, fv[name].value,
-                 "a positive integer")
-    _require(fv.info_images >= 0, "info_images", fv.info_images,
-             "0 (off) or a positive number of images")
-    _require(fv.log_every > 0, "log_every", fv.log_every, "a positive integer")
-    _require(fv.max_to_keep > 0, "max_to_keep", fv.max_to_keep,
-             "a positive integer")
-    train_seq = _parse_train_seq(fv.train_seq, num_ladders)
-    clip = _parse_clip(fv.log_var_clip)
-    checkpoint_dir = fv.checkpoint_dir or os.path.join("runs", fv.dataset)
-    _check_log_file(fv.log_file)
-    return RunConfig(
-        checkpoint_dir=checkpoint_dir,
-        mode=MODE_NAMES.get(fv.mode, fv.mode),
-        log_file=fv.log_file,
-        data=DataConfig(fv.dataset, fv.data_dir, fv.max_examples),
-        model=ModelConfig(architecture, fv.z_dim, CHANNELS[fv.dataset],
-                          fv.fix_encoder_fade, fv.bn_epsilon, clip),
-        train=TrainConfig(
-            fv.epoch_size, fv.batch_size, fv.beta, fv.coff, fv.KL, fv.fadein,
-            fv.fade_in_duration, fv.learning_rate, fv.adam_beta1,
-            fv.adam_beta2, fv.adam_epsilon, fv.seed, train_seq, fv.xla,
-            fv.log_every, fv.max_to_keep),
-        init_from=fv.init_from or "", restore=fv.restore,
-        eval=EvalConfig(fv.traverse_from, fv.traverse_image, fv.eval_images,
-                        fv.mig_samples, fv.include_shape,
-                        fv.factor_train_votes, fv.factor_eval_votes,
-                        fv.info_samples, fv.info_images))
+    values = {name: fv[name].value for name in FLAG_FIELDS}
+    explicit = {name for name in FLAG_FIELDS
+                if not fv[name].using_default_value}
+    return build_config(values, explicit)
+
+
+def build_config(values: Mapping[str, Any],
+                 explicit: Collection[str] = ()) -> RunConfig:
+    """The :class:`RunConfig` of flag values ``{flag name: value}``.
+
+    Args:
+        values: a value for every flag of :data:`FLAG_FIELDS`, as absl
+            parses it.
+        explicit: the flags the user set; the others in the dataset's
+            recipe take the recipe's value.
+    """
+    values = dict(values)
+    for name, value in RECIPES[values["dataset"]].items():
+        if name not in explicit:
+            values[name] = value
+    _validate(values)
+    dataset = values["dataset"]
+    if values["architecture"] == "auto":
+        values["architecture"] = DEFAULT_ARCHITECTURE[dataset]
+    num_ladders = NUM_LADDERS[values["architecture"]]
+    values["train_seq"] = _parse_train_seq(str(values["train_seq"]),
+                                           num_ladders)
+    values["log_var_clip"] = _parse_clip(values["log_var_clip"])
+    values["mode"] = MODE_NAMES.get(values["mode"], values["mode"])
+    values["checkpoint_dir"] = (values["checkpoint_dir"]
+                                or os.path.join("runs", dataset))
+    values["init_from"] = values["init_from"] or ""
+    fields: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    top: dict[str, Any] = {}
+    for flag, path in FLAG_FIELDS.items():
+        section, _, field = path.rpartition(".")
+        (fields[section] if section else top)[field] = values[flag]
+    fields["model"]["channels"] = CHANNELS[dataset]
+    return RunConfig(**top, **{name: _SECTIONS[name](**kw)
+                               for name, kw in fields.items()})
+
+
+def with_recipe(config: RunConfig, dataset: str,
+                explicit: Collection[str]) -> RunConfig:
+    """``config`` moved to ``dataset``: its channels, and its recipe for the
+    recipe flags not in ``explicit`` (used when the dataset is only known
+    after the flags, e.g. guessed from an original checkpoint)."""
+    for name, value in RECIPES[dataset].items():
+        if name not in explicit:
+            config = _replace_field(config, FLAG_FIELDS[name], value)
+    config = _replace_field(config, "data.dataset", dataset)
+    return _replace_field(config, "model.channels", CHANNELS[dataset])
+
+
+def _replace_field(config: RunConfig, path: str, value) -> RunConfig:
+    section, _, field = path.rpartition(".")
+    if not section:
+        return dataclasses.replace(config, **{field: value})
+    return dataclasses.replace(config, **{section: dataclasses.replace(
+        getattr(config, section), **{field: value})})
+
+
+def _validate(values: Mapping[str, Any]) -> None:
+    for name, value in values.items():
+        if isinstance(value, float):
+            _require(math.isfinite(value), name, value, "a finite number")
+    for name in _POSITIVE:
+        kind = "integer" if isinstance(values[name], int) else "number"
+        _require(values[name] > 0, name, values[name], f"a positive {kind}")
+    for name, expected in _AT_LEAST_ZERO.items():
+        _require(values[name] >= 0, name, values[name], expected)
+    for name in ("adam_beta1", "adam_beta2"):
+        _require(0 <= values[name] < 1, name, values[name],
+                 "a decay rate in [0, 1)")
+    _require(0 < values["gpu_usage"] <= 1, "gpu_usage", values["gpu_usage"],
+             "a fraction in (0, 1]")
+    _check_log_file(values["log_file"])
 
 
 def _require(ok: bool, flag: str, value, expected: str) -> None:
@@ -210,8 +320,9 @@ def _parse_clip(values) -> tuple[float, float]:
     except (TypeError, ValueError):
         low = high = None
     if low is None or not low < high:
-        raise UserError(f"--log_var_clip={','.join(values)}: expected two "
-                        "numbers low,high with low < high, e.g. -100,3.")
+        raise UserError(f"--log_var_clip={','.join(map(str, values))}: "
+                        "expected two numbers low,high with low < high, e.g. "
+                        "-100,3.")
     return (low, high)
 
 

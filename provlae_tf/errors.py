@@ -8,3 +8,7 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Interrupted(UserError):
+    """Training stopped on request (Ctrl-C, SIGTERM) after saving a checkpoint."""

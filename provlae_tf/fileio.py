@@ -2,14 +2,21 @@
 
 Every file provlae_tf writes outside a checkpoint (config.json, images,
 plots, reports, generated datasets) goes through :func:`atomic_save`, so an
-interrupted run never leaves a truncated file behind.
+interrupted run never leaves a truncated file behind, and a write that fails
+(a full disk, a read-only directory) is one clear :class:`UserError` naming
+the file, with the old content left in place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
 import tempfile
 from typing import Callable
+
+from provlae_tf.errors import UserError
 
 
 def atomic_save(path: str, save: Callable[[str], None]) -> str:
@@ -21,20 +28,46 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
 
     Returns:
         ``path``.
+
+    Raises:
+        UserError: the file could not be written (an ``OSError``: no space
+            left, permission denied, ...); ``path`` is left as it was.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                                suffix=os.path.splitext(path)[1])
-    os.close(fd)
+    temp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
+                                    suffix=os.path.splitext(path)[1])
+        os.close(fd)
         save(temp)
         os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
+    except BaseException as e:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.remove(temp)
+        if isinstance(e, OSError) and _is_write_error(e):
+            raise UserError(
+                f"{path}: could not write it ({describe_os_error(e)}); "
+                f"nothing was changed. Free disk space or make {folder} "
+                "writable, then rerun.") from e
         raise
     return path
+
+
+def describe_os_error(error: OSError) -> str:
+    """'No space left on device', 'Permission denied', ... for one line."""
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _is_write_error(error: OSError) -> bool:
+    """Errors of the file system itself, not of what ``save`` reads."""
+    return error.errno in _WRITE_ERRNOS or isinstance(
+        error, (PermissionError, IsADirectoryError, NotADirectoryError))
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                 errno.EPERM, errno.EFBIG, errno.EIO}
 
 
 def atomic_write_text(path: str, text: str) -> str:
@@ -44,3 +77,19 @@ def atomic_write_text(path: str, text: str) -> str:
             f.write(text)
 
     return atomic_save(path, save)
+
+
+def save_json(path: str, data: dict) -> str:
+    """Writes ``data`` as indented JSON (atomically); returns ``path``."""
+    def save(temp: str) -> None:
+        with open(temp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+    return atomic_save(path, save)
+
+
+def load_json(path: str) -> dict:
+    """Reads a JSON file written by :func:`save_json`."""
+    with open(os.fspath(path)) as f:
+        return json.load(f)

@@ -1,29 +1,49 @@
 """Command-line flags: the original's names, plus explicit ones for what it hard-codes.
 
-:func:`define_flags` registers every flag on a given ``FlagValues`` so tests
-can parse flagfiles into a fresh instance. Only :mod:`provlae_tf.main` reads
+:func:`define_flags` registers the flags on a given ``FlagValues`` so tests
+can parse flagfiles into a fresh instance, and other command lines (the
+checkpoint converter) can share some of them. Only the entry points read
 the global ``FLAGS``; everything else receives a frozen config
-(:mod:`provlae_tf.config`).
+(:mod:`provlae_tf.config`, whose ``FLAG_FIELDS`` maps each flag to its field).
+
+The recipe flags (``z_dim beta KL coff fadein epoch_size batch_size``) default
+to the ``--dataset``'s recipe (:mod:`provlae_tf.recipes`); the defaults shown
+in ``--help`` are dSprites', the default dataset.
 """
 
 from __future__ import annotations
 
+from typing import Collection, Optional
+
 from absl import flags
 
-DATASETS = ("dsprites", "3dshapes", "celeba", "mnist")
-MODES = ("1", "train", "2", "visualize", "3", "metrics")
+from provlae_tf.constants import ARCHITECTURES, DATASETS, MODES, RESTORE_MODES
+
+_RECIPE = " Default: the --dataset's recipe (dSprites: {})."
 
 
-def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
-    """Registers every provlae_tf flag on ``flag_values``."""
-    fv = flag_values
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS,
+                 names: Optional[Collection[str]] = None) -> None:
+    """Registers the provlae_tf flags on ``flag_values``.
+
+    Args:
+        flag_values: where to register them.
+        names: only these flags (default: every flag).
+    """
+    every = flags.FlagValues()
+    _define_all(every)
+    for name in (every if names is None else names):
+        flag_values[name] = every[name]
+
+
+def _define_all(fv: flags.FlagValues) -> None:
     # --- The original's flags (same names, so its command lines still work).
-    flags.DEFINE_integer("epoch_size", 30, "Epochs per progressive stage.",
-                         flag_values=fv)
-    flags.DEFINE_integer("batch_size", 128, "Training batch size.",
-                         flag_values=fv)
-    flags.DEFINE_float("beta", 1.0, "KL weight of the active ladders.",
-                       flag_values=fv)
+    flags.DEFINE_integer("epoch_size", 30, "Epochs per progressive stage."
+                         + _RECIPE.format(30), flag_values=fv)
+    flags.DEFINE_integer("batch_size", 128, "Training batch size."
+                         + _RECIPE.format(128), flag_values=fv)
+    flags.DEFINE_float("beta", 1.0, "KL weight of the active ladders."
+                       + _RECIPE.format(1), flag_values=fv)
     flags.DEFINE_float("learning_rate", 5e-4, "Adam learning rate.",
                        flag_values=fv)
     flags.DEFINE_string(
@@ -40,23 +60,26 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "from stage k-1 in --checkpoint_dir, as the original scripts do); "
         "'all' trains every remaining stage.", flag_values=fv)
     flags.DEFINE_boolean("KL", True,
-                         "Pre-KL: weight inactive ladders' KL by --coff.",
-                         flag_values=fv)
+                         "Pre-KL: weight inactive ladders' KL by --coff."
+                         + _RECIPE.format("true"), flag_values=fv)
     flags.DEFINE_boolean("fadein", True, "Fade new ladders in over "
-                         "--fade_in_duration iterations.", flag_values=fv)
+                         "--fade_in_duration iterations."
+                         + _RECIPE.format("true"), flag_values=fv)
     flags.DEFINE_float("coff", 0.5, "KL weight of the inactive ladders "
-                       "when --KL is on.", flag_values=fv)
+                       "when --KL is on." + _RECIPE.format(0.5),
+                       flag_values=fv)
     flags.DEFINE_float(
         "gpu_usage", 1.0, "Accepted for compatibility with the original "
         "scripts; below 1, GPU memory is allocated on demand instead.",
         flag_values=fv)
-    flags.DEFINE_integer("z_dim", 2, "Latent dimensions per ladder.",
-                         flag_values=fv)
+    flags.DEFINE_integer("z_dim", 2, "Latent dimensions per ladder."
+                         + _RECIPE.format(2), flag_values=fv)
     flags.DEFINE_enum("mode", "train", MODES,
                       "1/train, 2/visualize or 3/metrics.", flag_values=fv)
     # --- Explicit replacements for what the original derives or hard-codes.
     flags.DEFINE_enum("dataset", "dsprites", DATASETS,
-                      "Dataset (the original guessed it from checkpoint_dir).",
+                      "Dataset, and the recipe of the recipe flags left unset "
+                      "(the original guessed it from checkpoint_dir).",
                       flag_values=fv)
     flags.DEFINE_string("data_dir", "data", "Where dataset files live.",
                         flag_values=fv)
@@ -68,7 +91,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_integer("fade_in_duration", 5000,
                          "Iterations of the fade-in (alpha = iter / this).",
                          flag_values=fv)
-    flags.DEFINE_enum("architecture", "auto", ("auto", "small", "celeba"),
+    flags.DEFINE_enum("architecture", "auto", ("auto", *ARCHITECTURES),
                       "Network; auto = celeba for CelebA, else small.",
                       flag_values=fv)
     flags.DEFINE_float("adam_beta1", 0.9, "Adam beta1.", flag_values=fv)
@@ -91,7 +114,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
         "--checkpoint_dir). Passing the original directory itself as "
         "--checkpoint_dir does the same in place.", flag_values=fv)
     flags.DEFINE_enum(
-        "restore", "strict", ("strict", "optimistic"),
+        "restore", "strict", RESTORE_MODES,
         "Loading an original checkpoint: strict (every variable mapped and of "
         "the right shape) or optimistic (the original's fallback: load what "
         "matches by name and shape, report the rest).", flag_values=fv)
@@ -117,6 +140,18 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_integer("factor_eval_votes", 5000, "--mode=3: votes that "
                          "score the factor metric's classifier.",
                          flag_values=fv)
+    flags.DEFINE_integer("factor_batch", 64, "--mode=3: images per vote of "
+                         "the factor metric.", flag_values=fv)
+    flags.DEFINE_integer("factor_variance_samples", 10000, "--mode=3: "
+                         "images of the factor metric's global variances.",
+                         flag_values=fv)
+    flags.DEFINE_float("factor_prune_std", 0.05, "--mode=3: the factor "
+                       "metric ignores latents whose global standard "
+                       "deviation is below this.", flag_values=fv)
+    flags.DEFINE_integer("histogram_samples", 10000, "--mode=3: images of "
+                         "the histogram MIG.", flag_values=fv)
+    flags.DEFINE_integer("histogram_bins", 20, "--mode=3: bins per latent "
+                         "of the histogram MIG.", flag_values=fv)
     flags.DEFINE_integer("info_samples", 1000, "Query points of each "
                          "I(x; z_l) estimate.", flag_values=fv)
     flags.DEFINE_integer("info_images", 10000, "Training: images encoded at "

@@ -14,7 +14,7 @@ import sys
 from absl import app, flags, logging
 
 from provlae_tf import config as config_lib
-from provlae_tf.errors import UserError
+from provlae_tf.errors import Interrupted, UserError
 from provlae_tf.flags import define_flags
 
 FLAGS = flags.FLAGS
@@ -26,8 +26,9 @@ def train(config: config_lib.RunConfig) -> None:
     # Imported here so that flag errors come back without loading TensorFlow.
     from provlae_tf.data import pipeline
     from provlae_tf.data.registry import load_source
+    from provlae_tf.stage_end import stage_end_actions
     from provlae_tf.train import checkpoints
-    from provlae_tf.train.progress import RunLog
+    from provlae_tf.train.run_log import RunLog
     from provlae_tf.train.trainer import Trainer
 
     config = _with_original(config)
@@ -48,13 +49,25 @@ def train(config: config_lib.RunConfig) -> None:
     log = RunLog(config.checkpoint_dir, config.log_file)
     if changes:
         log.line("Continuing with changed training flags: " + "; ".join(changes))
-    trainer = Trainer(config, source, log)
+    trainer = Trainer(config, source, log, initialise=_initialiser(config),
+                      stage_end=stage_end_actions(config))
     _stop_gracefully_on_signals(trainer)
     try:
         trainer.run()
     finally:
         log.close()
     log.line(f"Done: {config.checkpoint_dir}")
+
+
+def _initialiser(config: config_lib.RunConfig):
+    """Starts a run without a checkpoint from ``--init_from``, if given."""
+    if not config.init_from:
+        return None
+    from provlae_tf.convert.runs import initialise_from_original
+
+    def initialise(model, optimizer, state) -> str:
+        return initialise_from_original(config, model, optimizer, state)
+    return initialise
 
 
 def _with_original(config: config_lib.RunConfig) -> config_lib.RunConfig:
@@ -100,7 +113,7 @@ def main(argv) -> None:
     logging.set_verbosity(logging.WARNING)
     try:
         config = config_lib.from_flags(FLAGS)
-        _configure_devices(FLAGS.gpu_usage)
+        _configure_devices(config.gpu_usage)
         if config.mode == "train":
             train(config)
         elif config.mode == "visualize":
@@ -110,7 +123,6 @@ def main(argv) -> None:
             from provlae_tf import modes
             modes.metrics(config)
     except UserError as e:
-        from provlae_tf.train.trainer import Interrupted
         print(f"provlae_tf: {e}", file=sys.stderr)
         sys.exit(130 if isinstance(e, Interrupted) else 1)
 

@@ -12,10 +12,13 @@ import time
 
 import numpy as np
 
+from provlae_tf import random_streams
 from provlae_tf.config import RunConfig, load_run_config
+from provlae_tf.constants import FACTORISED_DATASETS
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
-from provlae_tf.train.progress import ProgressBar
+from provlae_tf.fileio import load_json, save_json
+from provlae_tf.progress import ProgressBar, throttled
 
 
 def load_run(config: RunConfig):
@@ -47,6 +50,7 @@ def visualize(config: RunConfig, log=print) -> dict:
     """Writes the original's mode-2 outputs (and plots) for the run's stage."""
     from provlae_tf import viz
     from provlae_tf.data.registry import load_source
+    from provlae_tf.metrics.information_flow import read_information
     from provlae_tf.viz import information_flow, plots
     model, run = load_run(config)
     source = load_source(run.data.dataset, run.data.data_dir,
@@ -68,7 +72,7 @@ def visualize(config: RunConfig, log=print) -> dict:
             plots.read_training_records(events),
             os.path.join(out_dir, "training_curves.png"))
     flow = information_flow.plot_information(
-        information_flow.read_information(run.checkpoint_dir),
+        read_information(run.checkpoint_dir),
         os.path.join(out_dir, information_flow.PLOT_FILE))
     if flow:
         paths[information_flow.PLOT_FILE] = flow
@@ -98,13 +102,10 @@ def metrics(config: RunConfig, log=print) -> dict:
     I(x; z_l) per ladder.
     """
     from provlae_tf.data import registry
-    from provlae_tf.metrics import encoding
-    from provlae_tf.metrics import report as report_lib
-    from provlae_tf.viz import codes as codes_lib
-    from provlae_tf.viz import evaluation
+    from provlae_tf.metrics import encoding, scorecard
     model, run = load_run(config)
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
-    if dataset in registry.FACTORISED:
+    if dataset in FACTORISED_DATASETS:
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
         source = ground_truth.source
         indices = np.arange(source.num_examples)  # the metrics need them all
@@ -113,15 +114,16 @@ def metrics(config: RunConfig, log=print) -> dict:
         source = registry.load_source(dataset, data_dir, log=log)
         log(f"--dataset={dataset} has no ground-truth factors: computing KL "
             "and I(x; z_l) per ladder only.")
-        indices = codes_lib.subset_indices(
+        indices = random_streams.subset_indices(
             source.num_examples, run.eval.eval_images, seed,
-            evaluation.SUBSET_RNG)
+            random_streams.EVALUATION_SUBSET)
     start = time.perf_counter()
     bar = ProgressBar(len(indices),
                       f"encoding {dataset} at stage {model.stage}")
     encoded = encoding.encode_dataset(
-        model, source, report_lib.generator(seed, report_lib.RNG_SAMPLES),
-        indices=indices, progress=_throttled(bar))
+        model, source,
+        random_streams.generator(seed, random_streams.METRIC_SAMPLES),
+        indices=indices, progress=throttled(bar))
     bar.close()
     encode_seconds = time.perf_counter() - start
     bad = ~np.isfinite(encoded.samples).all(axis=1)
@@ -132,32 +134,24 @@ def metrics(config: RunConfig, log=print) -> dict:
             f" index {int(encoded.indices[bad][0])}); the checkpoint has "
             "diverged, so no metric is meaningful (earlier stages' snapshots "
             "load with provlae_tf.load_checkpoint(dir, stage=k)).")
-    e = run.eval
-    options = report_lib.MetricOptions(
-        mig_samples=e.mig_samples, include_shape=e.include_shape,
-        factor_train_votes=e.factor_train_votes,
-        factor_eval_votes=e.factor_eval_votes,
-        information_samples=e.info_samples)
-    result = report_lib.compute_metrics(
+    result = scorecard.compute_metrics(
         encoded, z_dim=model.config.z_dim, num_ladders=model.num_ladders,
-        ground_truth=ground_truth, dataset=dataset, options=options,
+        ground_truth=ground_truth, dataset=dataset, options=run.eval,
         seed=seed, log=log)
     result["seconds"]["encoding"] = encode_seconds
     result.update(stage=int(model.stage), dataset=dataset,
                   checkpoint_dir=run.checkpoint_dir)
-    path = evaluation.save_json(os.path.join(run.checkpoint_dir, METRICS_FILE),
-                                result)
+    path = save_json(os.path.join(run.checkpoint_dir, METRICS_FILE), result)
     if ground_truth is not None:
         _plot_mi_matrix(result, model, os.path.join(
             run.checkpoint_dir, "images", f"stage{model.stage}_mi_matrix.png"))
     log(f"Stage {model.stage}, {dataset}, {result['num_images']} images:")
-    log(report_lib.format_table(result, model.num_ladders))
+    log(scorecard.format_table(result, model.num_ladders))
     log(f"Wrote {path}")
     return result
 
 
 def _read_metrics(run_dir: str):
-    from provlae_tf.viz.evaluation import load_json
     path = os.path.join(run_dir, METRICS_FILE)
     return load_json(path) if os.path.exists(path) else None
 
@@ -171,15 +165,3 @@ def _plot_mi_matrix(result: dict, model, path: str) -> str:
               f"(MIG {result['all']['mig']:.3f}, "
               f"MIG-sup {result['all']['mig_sup']:.3f})")
 
-
-def _throttled(bar: ProgressBar, updates: int = 50):
-    """A ``progress(done, total)`` that redraws ``bar`` about ``updates`` times."""
-    last = [-1]
-
-    def progress(done: int, total: int) -> None:
-        step = updates * done // max(total, 1)
-        if step != last[0]:
-            last[0] = step
-            bar.update(done, {})
-
-    return progress

@@ -10,16 +10,17 @@ import tensorflow as tf
 import tf_keras as keras
 
 from provlae_tf import distributions
-from provlae_tf.config import ModelConfig
+from provlae_tf.config import EvalConfig, ModelConfig
 from provlae_tf.data import dsprites
 from provlae_tf.data.base import ImageSource
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.metrics import encoding
-from provlae_tf.metrics import report as report_lib
+from provlae_tf.metrics import scorecard
 from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.model.ladder import ProVLAE
-from provlae_tf.viz import information_flow
-from provlae_tf.viz.evaluation import evaluate_losses
+from provlae_tf.metrics import information_flow
+from provlae_tf.viz import information_flow as information_plot
+from provlae_tf.viz.mean_losses import evaluate_losses
 
 Z_DIM = 2
 # A dSprites-shaped factor grid, small enough to score exactly (S > rows).
@@ -115,17 +116,17 @@ def test_kl_per_ladder_is_the_training_kl(model):
 
 def test_scored_factors_leave_out_dsprites_shape_and_constants():
     names, sizes = dsprites.FACTOR_NAMES, dsprites.FACTOR_SIZES
-    assert report_lib.scored_factors("dsprites", names, sizes) == (2, 3, 4, 5)
-    assert report_lib.scored_factors("dsprites", names, sizes,
+    assert scorecard.scored_factors("dsprites", names, sizes) == (2, 3, 4, 5)
+    assert scorecard.scored_factors("dsprites", names, sizes,
                                      include_shape=True) == (1, 2, 3, 4, 5)
-    assert report_lib.scored_factors("3dshapes", list("abcdef"),
+    assert scorecard.scored_factors("3dshapes", list("abcdef"),
                                      (10, 10, 10, 8, 4, 15)) == tuple(range(6))
 
 
 def test_encoded_ground_truth_looks_codes_up_by_factors():
     truth = ground_truth()
     means = np.random.default_rng(0).standard_normal((int(np.prod(GRID)), 4))
-    encoded_truth = report_lib.EncodedGroundTruth(truth, means)
+    encoded_truth = scorecard.EncodedGroundTruth(truth, means)
     assert encoded_truth.factor_sizes == GRID[1:]  # the constant colour out
     rng = np.random.default_rng(1)
     factors = encoded_truth.sample_factors(50, rng)
@@ -140,12 +141,12 @@ def test_encoded_ground_truth_looks_codes_up_by_factors():
 
 @pytest.fixture(scope="module")
 def identity_report():
-    return report_lib.compute_metrics(
+    return scorecard.compute_metrics(
         identity_code(), z_dim=Z_DIM, num_ladders=3, ground_truth=ground_truth(),
         dataset="dsprites", seed=3, log=lambda line: None,
-        options=report_lib.MetricOptions(factor_train_votes=300,
+        options=EvalConfig(factor_train_votes=300,
                                          factor_eval_votes=200,
-                                         information_samples=10000))
+                                         info_samples=10000))
 
 
 def test_identity_code_scores_one_on_all_ladders(identity_report):
@@ -201,10 +202,10 @@ def test_constant_code_scores_zero():
                                        code.samples * 0 + np.random.default_rng(
                                            0).standard_normal(code.means.shape),
                                        code.indices)
-    report = report_lib.compute_metrics(
+    report = scorecard.compute_metrics(
         constant, z_dim=Z_DIM, num_ladders=3, ground_truth=ground_truth(),
         dataset="dsprites", log=lambda line: None,
-        options=report_lib.MetricOptions(factor_train_votes=100,
+        options=EvalConfig(factor_train_votes=100,
                                          factor_eval_votes=100))
     assert report["all"]["mig"] == pytest.approx(0.0, abs=0.02)
     assert report["all"]["mig_sup"] == 0.0  # no active unit
@@ -216,17 +217,17 @@ def test_constant_code_scores_zero():
 
 
 def test_same_seed_same_report_and_table(identity_report):
-    again = report_lib.compute_metrics(
+    again = scorecard.compute_metrics(
         identity_code(), z_dim=Z_DIM, num_ladders=3, ground_truth=ground_truth(),
         dataset="dsprites", seed=3, log=lambda line: None,
-        options=report_lib.MetricOptions(factor_train_votes=300,
+        options=EvalConfig(factor_train_votes=300,
                                          factor_eval_votes=200,
-                                         information_samples=10000))
+                                         info_samples=10000))
     again.pop("seconds")
     expected = {k: v for k, v in identity_report.items() if k != "seconds"}
     assert json.dumps(again, sort_keys=True) == json.dumps(expected,
                                                            sort_keys=True)
-    table = report_lib.format_table(identity_report, 3).splitlines()
+    table = scorecard.format_table(identity_report, 3).splitlines()
     assert table[0].split() == ["latents", "MIG", "MIG-sup", "factor",
                                 "MIG-hist", "active", "I(x;z)", "KL"]
     assert [line.split()[0] for line in table[1:5]] == ["all", "ladder",
@@ -241,7 +242,7 @@ def test_report_refuses_a_partial_encoding():
     partial = encoding.EncodedDataset(code.means[:-1], code.log_vars[:-1],
                                       code.samples[:-1], code.indices[:-1])
     with pytest.raises(ValueError, match="every image"):
-        report_lib.compute_metrics(partial, z_dim=Z_DIM, num_ladders=3,
+        scorecard.compute_metrics(partial, z_dim=Z_DIM, num_ladders=3,
                                    ground_truth=ground_truth(),
                                    log=lambda line: None)
 
@@ -262,10 +263,13 @@ def test_stage_information_uses_the_training_kl(model):
 def test_record_stage_accumulates_stages_and_plots(model, tmp_path):
     source = RandomImages(30)
     for stage in (1, 2):
-        path = information_flow.record_stage(model, source, str(tmp_path),
-                                             stage, num_images=20,
-                                             num_samples=10)
+        returned = information_flow.record_stage(
+            model, source, str(tmp_path), stage, num_images=20,
+            num_samples=10)
     records = information_flow.read_information(str(tmp_path))
+    assert returned == records
+    path = information_plot.plot_information(
+        records, str(tmp_path / information_plot.PLOT_FILE))
     assert sorted(records) == [1, 2]
     assert records[1]["num_images"] == 20
     assert records[1] == records[2]  # same model, subset and seed

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from provlae_tf.config import ModelConfig
-from provlae_tf.model.layers import FrozenStatsBatchNorm
+from provlae_tf.model.scoped_layers import FrozenStatsBatchNorm
 from provlae_tf.model.ladder import ProVLAE, count_trainable_parameters
 from provlae_tf.model.naming import original_variable_table
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from provlae_tf.model import stages
 from provlae_tf.train import schedule
 from tests.shared_fixtures import fixture_path
 
@@ -29,24 +30,24 @@ def test_without_pre_kl_inactive_ladders_weigh_zero():
 
 
 def test_active_and_new_ladders():
-    assert schedule.active_ladders(1, 3) == [3]
-    assert schedule.active_ladders(3, 3) == [3, 2, 1]
-    assert [schedule.new_ladder(s, 4) for s in (1, 2, 3, 4)] == [None, 3, 2, 1]
+    assert stages.active_ladders(1, 3) == [3]
+    assert stages.active_ladders(3, 3) == [3, 2, 1]
+    assert [stages.new_ladder(s, 4) for s in (1, 2, 3, 4)] == [None, 3, 2, 1]
     with pytest.raises(ValueError):
-        schedule.active_ladders(4, 3)
+        stages.active_ladders(4, 3)
 
 
 def test_decoder_multipliers():
-    assert schedule.decoder_multiplier_kinds(1, 3) == {1: "off", 2: "off"}
-    assert schedule.decoder_multiplier_kinds(2, 3) == {1: "off", 2: "fade"}
-    assert schedule.decoder_multiplier_kinds(3, 3) == {1: "fade", 2: "on"}
-    assert schedule.decoder_multiplier_kinds(4, 4) == {1: "fade", 2: "on",
+    assert stages.decoder_multiplier_kinds(1, 3) == {1: "off", 2: "off"}
+    assert stages.decoder_multiplier_kinds(2, 3) == {1: "off", 2: "fade"}
+    assert stages.decoder_multiplier_kinds(3, 3) == {1: "fade", 2: "on"}
+    assert stages.decoder_multiplier_kinds(4, 4) == {1: "fade", 2: "on",
                                                        3: "on"}
 
 
 def test_celeba_encoder_fade_off_by_one():
-    bugged = [schedule.encoder_fade_ladder(s, 4, True) for s in (1, 2, 3, 4)]
-    fixed = [schedule.encoder_fade_ladder(s, 4, False) for s in (1, 2, 3, 4)]
+    bugged = [stages.encoder_fade_ladder(s, 4, True) for s in (1, 2, 3, 4)]
+    fixed = [stages.encoder_fade_ladder(s, 4, False) for s in (1, 2, 3, 4)]
     assert bugged == [None, 2, 1, None]
     assert fixed == [None, 3, 2, 1]
 

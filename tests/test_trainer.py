@@ -13,7 +13,7 @@ from provlae_tf.config import DataConfig, RunConfig, TrainConfig
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import TrainingDiverged, UserError
 from provlae_tf.train import checkpoints
-from provlae_tf.train.progress import RunLog
+from provlae_tf.train.run_log import RunLog
 from provlae_tf.train.trainer import Interrupted, Trainer
 
 NUM_IMAGES, BATCH, EPOCHS, FADE = 56, 16, 2, 4

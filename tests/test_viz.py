@@ -11,10 +11,11 @@ from PIL import Image
 
 from provlae_tf import viz
 from provlae_tf.config import ModelConfig
+from provlae_tf.fileio import load_json
 from provlae_tf.data.base import ImageSource
 from provlae_tf.model.ladder import ProVLAE
-from provlae_tf.train.progress import write_scalar
-from provlae_tf.viz import codes, images, plots, resampling, tensorboard
+from provlae_tf.train.run_log import write_scalar
+from provlae_tf.viz import encode_decode, images, plots, resampling, tensorboard
 from provlae_tf.viz import traversals
 
 Z_DIM = 2
@@ -108,7 +109,7 @@ def test_traverse_feeds_the_decoder_one_latent_at_a_time(grey, monkeypatch):
         seen.append([np.array(b) for b in batches])
         return np.zeros((len(batches[0]), 64, 64, 1), np.float32)
 
-    monkeypatch.setattr(codes, "decode_images", fake_decode)
+    monkeypatch.setattr(encode_decode, "decode_images", fake_decode)
     base = [np.full(Z_DIM, 0.25 * l, np.float32) for l in range(1, 4)]
     result = traversals.traverse(model, base, [np.ones(Z_DIM)] * 3)
     flat = np.concatenate(seen[0], axis=1).reshape(len(result), 9, 3 * Z_DIM)
@@ -136,12 +137,12 @@ def test_selection_and_code_from_mean(grey):
     variances = [np.array([0.1, 0.5]), np.array([0.3, 0.19]), np.ones(2)]
     assert traversals.selected_latents(variances) == [
         traversals.Latent(2, 1), traversals.Latent(1, 0)]
-    x = codes.load_images(source, [3])
-    code, _ = codes.image_code(model, x[0], np.random.default_rng(0), "mean")
+    x = encode_decode.load_images(source, [3])
+    code, _ = encode_decode.image_code(model, x[0], np.random.default_rng(0), "mean")
     for got, (mean, _) in zip(code, model.encode(x)):
         np.testing.assert_allclose(got, mean.numpy()[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError):
-        codes.image_code(model, x[0], np.random.default_rng(0), "mode")
+        encode_decode.image_code(model, x[0], np.random.default_rng(0), "mode")
 
 
 # ------------------------------------------------------------------ report
@@ -172,7 +173,7 @@ def test_visualize_grey_files_and_determinism(grey, tmp_path):
     assert sizes["traverse_all.png"] == ((48 + 596, 6 * 66 + 2), "L", 1)
     assert sizes["traverse_all.gif"][::2] == ((48 + 68, 6 * 66 + 2 + 4), 9)
     assert sizes["resample_ladder1.png"] == ((530, 530), "L", 1)
-    summary = viz.load_json(first["paths"]["summary.json"])
+    summary = load_json(first["paths"]["summary.json"])
     assert summary == first["summary"]
     assert set(summary["posterior_variance"]) == set(latents)
     assert summary["losses"]["num_images"] == 16
@@ -210,7 +211,7 @@ def test_evaluate_losses(grey):
     assert calls[-1] == (40, 40) and len(calls) == 6
     np.testing.assert_allclose(small["kl"], large["kl"], rtol=1e-5)
     assert small["num_images"] == 40 and np.isfinite(small["reconstruction"])
-    x = codes.load_images(source, np.arange(40))
+    x = encode_decode.load_images(source, np.arange(40))
     kl = [float(tf.reduce_mean(0.5 * tf.reduce_sum(
         tf.exp(v) + m ** 2 - 1 - v, axis=1))) for m, v in model.encode(x)]
     np.testing.assert_allclose(small["kl"], kl, rtol=1e-4)

@@ -15,22 +15,20 @@ import sys
 from absl import app, flags, logging
 
 from provlae_tf.errors import UserError
+from provlae_tf.flags import define_flags
 
 FLAGS = flags.FLAGS
+# The directory, the stage (--to=tf2: the stage the original run trained; its
+# checkpoint does not record it), the dataset (--to=tf2; default: guessed
+# from the checkpoint's channels and architecture) and the variable matching
+# mean what they mean for training.
+define_flags(FLAGS, names=("checkpoint_dir", "train_seq", "dataset",
+                           "restore"))
 flags.DEFINE_enum("to", None, ("tf1", "tf2"),
                   "tf1: write one of our runs in the original layout; tf2: "
                   "make a provlae_tf run of an original checkpoint.")
-flags.DEFINE_string("checkpoint_dir", None, "The directory to convert.")
 flags.DEFINE_string("out_dir", None, "The new directory to write (absent or "
                     "empty).")
-flags.DEFINE_integer("train_seq", None, "--to=tf2: the stage the original run "
-                     "trained (its --train_seq); the checkpoint does not "
-                     "record it.")
-flags.DEFINE_enum("dataset", None, ("dsprites", "3dshapes", "celeba", "mnist"),
-                  "--to=tf2: the dataset (default: guessed from the channels "
-                  "and architecture).")
-flags.DEFINE_enum("restore", "strict", ("strict", "optimistic"),
-                  "--to=tf2: strict or optimistic variable matching.")
 flags.mark_flags_as_required(["to", "checkpoint_dir", "out_dir"])
 
 
@@ -44,17 +42,18 @@ def main(argv) -> None:
             prefix = runs.run_to_original(FLAGS.checkpoint_dir, FLAGS.out_dir)
             print(f"Wrote the original-layout checkpoint {prefix}")
         else:
-            if FLAGS.train_seq is None:
-                raise UserError("--train_seq: required with --to=tf2 (the "
-                                "stage the original run trained; the "
-                                "checkpoint does not record it).")
+            if not FLAGS.train_seq.isdigit():
+                raise UserError(f"--train_seq={FLAGS.train_seq}: expected the"
+                                " stage the original run trained (a number;"
+                                " the checkpoint does not record it).")
+            stage = int(FLAGS.train_seq)
+            dataset = FLAGS.dataset if FLAGS["dataset"].present else None
             config = runs.original_to_run(FLAGS.checkpoint_dir, FLAGS.out_dir,
-                                          FLAGS.train_seq, FLAGS.dataset,
-                                          FLAGS.restore)
+                                          stage, dataset, FLAGS.restore)
             print(f"Wrote the provlae_tf run {FLAGS.out_dir} (dataset "
-                  f"{config.data.dataset}, end of stage {FLAGS.train_seq}); "
+                  f"{config.data.dataset}, end of stage {stage}); "
                   f"continue it with --checkpoint_dir={FLAGS.out_dir} "
-                  f"--train_seq={FLAGS.train_seq + 1}.")
+                  f"--train_seq={stage + 1}.")
     except UserError as e:
         print(f"provlae_tf.convert: {e}", file=sys.stderr)
         sys.exit(1)

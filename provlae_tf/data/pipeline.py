@@ -1,5 +1,5 @@
-"""The training input pipeline: a seeded permutation per epoch, drop-remainder
-batches of uint8 images, prefetched."""
+"""The training input pipeline: drop-remainder batches of uint8 images in an
+epoch's order (:func:`provlae_tf.random_streams.epoch_order`), prefetched."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource
 from provlae_tf.errors import UserError
-
-
-def epoch_order(seed: int, stage: int, epoch: int, num_examples: int) -> np.ndarray:
-    """The data order of one epoch: a permutation fixed by (seed, stage, epoch)."""
-    rng = np.random.default_rng([seed, stage, epoch])
-    return rng.permutation(num_examples).astype(np.int32)
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from provlae_tf import random_streams
 from provlae_tf.data.base import ImageSource
 
 
@@ -34,9 +35,8 @@ class SubsetSource(ImageSource):
     """
 
     def __init__(self, source: ImageSource, size: int, seed: int):
-        rng = np.random.default_rng([seed, size])
-        self.indices = np.sort(rng.choice(source.num_examples, size,
-                                          replace=False))
+        self.indices = random_streams.training_subset(source.num_examples,
+                                                      size, seed)
         self.source = source
         self.name = source.name
         self.image_shape = source.image_shape

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+
 import tensorflow as tf
 
-from provlae_tf.model.blocks import (LadderGenerator, LadderHead,
-                                     PixelLogits, TrunkBlock)
-from provlae_tf.model.layers import BlockStyle
+from provlae_tf.constants import NUM_LADDERS
+from provlae_tf.model.ladder_blocks import (LadderGenerator, LadderHead,
+                                            PixelLogits, TrunkBlock)
+from provlae_tf.model.scoped_layers import BlockStyle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Architecture:
             (to ``ModelConfig.log_var_clip``).
         encoder_fade_off_by_one: the original CelebA encoder fades the
             ladder of the small model's rule (ladder 4 - stage) instead of
-            the ladder that switches on (see :mod:`provlae_tf.train.schedule`).
+            the ladder that switches on (see :mod:`provlae_tf.model.stages`).
     """
 
     name: str
@@ -35,9 +37,9 @@ class Architecture:
     encoder_fade_off_by_one: bool
 
 
-SMALL = Architecture("small", 3, False, False)
+SMALL = Architecture("small", NUM_LADDERS["small"], False, False)
 # Reference: the clip to [-100, 3] exists only in the CelebA model.
-CELEBA = Architecture("celeba", 4, True, True)
+CELEBA = Architecture("celeba", NUM_LADDERS["celeba"], True, True)
 ARCHITECTURES = {a.name: a for a in (SMALL, CELEBA)}
 
 

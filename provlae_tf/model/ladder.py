@@ -16,7 +16,7 @@ import tf_keras as keras
 
 from provlae_tf.config import ModelConfig
 from provlae_tf.model.architectures import ARCHITECTURES, BUILDERS
-from provlae_tf.train import schedule
+from provlae_tf.model import stages
 
 IMAGE_SIZE = 64
 
@@ -73,7 +73,7 @@ class ProVLAE(keras.Model):
 
     def set_stage(self, stage: int) -> None:
         """Sets the progressive stage used when no stage is passed explicitly."""
-        schedule.active_ladders(stage, self.num_ladders)  # validates
+        stages.active_ladders(stage, self.num_ladders)  # validates
         self.stage = int(stage)
 
     def _build_variables(self) -> None:
@@ -84,7 +84,7 @@ class ProVLAE(keras.Model):
     # ------------------------------------------------------------------ encoder
     def _encode_raw(self, x, alpha, stage: int):
         """Posterior means and unclipped log-variances, ladders 1..L."""
-        faded = schedule.encoder_fade_ladder(
+        faded = stages.encoder_fade_ladder(
             stage, self.num_ladders,
             self.architecture.encoder_fade_off_by_one
             and not self.config.fix_encoder_fade)
@@ -141,7 +141,7 @@ class ProVLAE(keras.Model):
         if len(codes) != self.num_ladders:
             raise ValueError(f"decode needs {self.num_ladders} codes (one per "
                              f"ladder, ladder 1 first), got {len(codes)}")
-        kinds = schedule.decoder_multiplier_kinds(stage, self.num_ladders)
+        kinds = stages.decoder_multiplier_kinds(stage, self.num_ladders)
         top = self.num_ladders
         maps = {top: self.generators[top - 1](codes[top - 1])}
         for ladder in range(top - 1, 0, -1):

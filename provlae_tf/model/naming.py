@@ -2,7 +2,7 @@
 
 Original names are ``vae_ladder/<scope>/<layer>/<param>`` (original-code.md
 §7). Our scopes and layers carry the same names by construction
-(:class:`~provlae_tf.model.layers.OriginalScope`), so the table is built by
+(:class:`~provlae_tf.model.scoped_layers.OriginalScope`), so the table is built by
 walking the model, not by parsing Keras' variable names.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from provlae_tf.model.layers import FrozenStatsBatchNorm
+from provlae_tf.model.scoped_layers import FrozenStatsBatchNorm
 
 ROOT_SCOPE = "vae_ladder"
 # Reference: moving statistics exist in original checkpoints but are never

@@ -9,7 +9,6 @@ traced once per stage, while alpha and the step are tensors.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable, Optional, Sequence
 
@@ -20,17 +19,32 @@ import tf_keras as keras
 from provlae_tf.config import RunConfig
 from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
-from provlae_tf.errors import TrainingDiverged, UserError
+from provlae_tf.errors import Interrupted, TrainingDiverged, UserError
+from provlae_tf.model import stages
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
+from provlae_tf.progress import ProgressBar
+from provlae_tf.random_streams import epoch_order
 from provlae_tf.train import checkpoints, schedule
 from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
-from provlae_tf.train.progress import ProgressBar, RunLog, epoch_summary
+from provlae_tf.train.run_log import RunLog, epoch_summary
 
 
-class Interrupted(UserError):
-    """Training stopped on request (Ctrl-C, SIGTERM) after saving a checkpoint."""
+# Starts a run that has no checkpoint of its own (e.g. from an original TF1
+# checkpoint): fills (model, optimizer, state), returns a line for the log.
+Initialiser = Callable[[ProVLAE, TF1Adam, checkpoints.TrainingState], str]
+
+
+@dataclasses.dataclass(frozen=True)
+class StageEnd:
+    """Passed to the stage-end actions when a stage has finished and saved."""
+
+    model: ProVLAE
+    source: ImageSource
+    stage: int
+    global_step: int
+    run_log: RunLog
 
 
 @dataclasses.dataclass
@@ -53,16 +67,25 @@ class Trainer:
         source: the training images.
         log: where lines and scalars go (created from the config if None).
         callbacks: called with a :class:`StepInfo` after every step.
+        initialise: starts a run directory without a checkpoint of its own
+            (the caller's choice, e.g. an original TF1 checkpoint); None
+            starts from the fresh initialisation.
+        stage_end: called with a :class:`StageEnd` after every finished
+            stage (images, information flow: the caller's choice).
     """
 
     def __init__(self, config: RunConfig, source: ImageSource,
                  log: Optional[RunLog] = None,
-                 callbacks: Sequence[Callable[[StepInfo], None]] = ()):
+                 callbacks: Sequence[Callable[[StepInfo], None]] = (),
+                 initialise: Optional[Initialiser] = None,
+                 stage_end: Sequence[Callable[[StageEnd], None]] = ()):
         train = config.train
         pipeline.steps_per_epoch(source.num_examples, train.batch_size)
         self.config, self.source = config, source
         self.log = log or RunLog(config.checkpoint_dir, config.log_file)
         self.callbacks = list(callbacks)
+        self.initialise = initialise
+        self.stage_end = list(stage_end)
         self.stop_requested = False
         keras.utils.set_random_seed(train.seed)
         self.model = ProVLAE(config.model, stage=1)
@@ -98,19 +121,17 @@ class Trainer:
     def restore(self) -> bool:
         """Restores the latest checkpoint of the run directory, if any.
 
-        A run without a checkpoint of its own starts from ``init_from``, an
-        original TF1 checkpoint, when the config names one.
+        A run without a checkpoint of its own starts from the trainer's
+        ``initialise``, when it has one.
         """
-        latest = self.manager.latest_checkpoint
+        latest = checkpoints.latest_checkpoint(self.config.checkpoint_dir)
         if latest is None:
-            if not self.config.init_from:
+            if self.initialise is None:
                 return False
-            # Imported here: the converter depends on the training modules.
-            from provlae_tf.convert.runs import initialise_from_original
-            self.log.line(initialise_from_original(
-                self.config, self.model, self.optimizer, self.state))
+            self.log.line(self.initialise(self.model, self.optimizer,
+                                          self.state))
             return True
-        self.checkpoint.restore(latest).assert_consumed()
+        checkpoints.restore_checkpoint(self.checkpoint, latest)
         self.log.line(f"Resuming {self.config.checkpoint_dir} at "
                       f"{self.state.describe()} from {latest}.")
         return True
@@ -144,41 +165,23 @@ class Trainer:
         if int(state.step_in_stage) == 0:
             self.log.line(
                 f"Stage {stage}: ladders "
-                f"{schedule.active_ladders(stage, self.model.num_ladders)} "
+                f"{stages.active_ladders(stage, self.model.num_ladders)} "
                 f"active, KL weights {self._weights(stage)}.")
         self.model.set_stage(stage)
         while int(state.epoch) < train.epochs_per_stage:
             self._train_epoch(stage)
         state.completed_stages.assign(stage)
-        self.manager.save(checkpoint_number=int(state.global_step))
+        # The snapshot first: a rerun after a failure (or a kill) between
+        # the two writes redoes this stage end rather than skip the snapshot.
         path = checkpoints.write_stage_snapshot(
             self.checkpoint, self.config.checkpoint_dir, stage)
+        checkpoints.save_checkpoint(self.manager, int(state.global_step),
+                                    self.config.checkpoint_dir)
         self.log.line(f"Stage {stage} finished; snapshot in {path}.")
-        self._write_stage_images(stage)
-
-    def _write_stage_images(self, stage: int) -> None:
-        """As the original's training: the traversal and resampling grids of
-        the stage (files and TensorBoard); and the curves and the information
-        flow (KL and I(x; z_l) per ladder) so far."""
-        from provlae_tf import viz
-        from provlae_tf.viz import plots
-        run_dir = self.config.checkpoint_dir
-        viz.write_stage_end(self.model, self.source,
-                            os.path.join(run_dir, "images"), stage,
-                            seed=self.config.train.seed,
-                            summary_writer=self.log.writer,
-                            step=int(self.state.global_step))
-        self.log.writer.flush()
-        plots.plot_training_curves(
-            plots.read_training_records(os.path.join(run_dir, "tensorboard")),
-            os.path.join(run_dir, "images", "training_curves.png"))
-        if self.config.eval.info_images:
-            from provlae_tf.viz import information_flow
-            information_flow.record_stage(
-                self.model, self.source, run_dir, stage,
-                num_images=self.config.eval.info_images,
-                num_samples=self.config.eval.info_samples,
-                seed=self.config.train.seed)
+        end = StageEnd(self.model, self.source, stage,
+                       int(state.global_step), self.log)
+        for action in self.stage_end:
+            action(end)
 
     def _weights(self, stage: int) -> list[float]:
         t = self.config.train
@@ -189,7 +192,7 @@ class Trainer:
         state, train = self.state, self.config.train
         n, epoch = self.source.num_examples, int(state.epoch)
         if int(state.step_in_epoch) == 0:
-            state.order.assign(pipeline.epoch_order(train.seed, stage, epoch, n))
+            state.order.assign(epoch_order(train.seed, stage, epoch, n))
         steps = pipeline.steps_per_epoch(n, train.batch_size)
         batches = pipeline.batches(self.source, state.order.numpy(),
                                    train.batch_size, int(state.step_in_epoch))
@@ -239,7 +242,8 @@ class Trainer:
         self.state.step_in_epoch.assign(at.step_in_epoch)
         self.state.step_in_stage.assign(at.step_in_stage)
         self.state.global_step.assign(at.global_step)
-        self.manager.save(checkpoint_number=at.global_step)
+        checkpoints.save_checkpoint(self.manager, at.global_step,
+                                    self.config.checkpoint_dir)
 
     def _diverged_message(self, stage: int, epoch: int) -> str:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "

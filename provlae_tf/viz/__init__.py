@@ -8,14 +8,15 @@
   mutual-information heatmaps (imported separately; it loads matplotlib).
 """
 
-from provlae_tf.viz.evaluation import evaluate_losses, load_json, save_json
 from provlae_tf.viz.images import grid, save_gif, save_png
-from provlae_tf.viz.report import stage_end_images, visualize, write_stage_end
+from provlae_tf.viz.mean_losses import evaluate_losses
+from provlae_tf.viz.run_outputs import (stage_end_images, visualize,
+                                        write_stage_end)
 from provlae_tf.viz.tensorboard import write_image
 from provlae_tf.viz.traversals import Latent, traversal_codes
 
 __all__ = [
-    "evaluate_losses", "grid", "Latent", "load_json", "save_gif", "save_json",
-    "save_png", "stage_end_images", "traversal_codes", "visualize",
-    "write_image", "write_stage_end",
+    "evaluate_losses", "grid", "Latent", "save_gif", "save_png",
+    "stage_end_images", "traversal_codes", "visualize", "write_image",
+    "write_stage_end",
 ]

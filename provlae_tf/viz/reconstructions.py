@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from provlae_tf.data.base import ImageSource
-from provlae_tf.viz import codes as codes_lib
+from provlae_tf.viz import encode_decode
 from provlae_tf.viz import images as images_lib
 
 NUM_RECONSTRUCTIONS = 10
@@ -36,15 +36,15 @@ def reconstruct(model, source: ImageSource, rng: np.random.Generator,
             shows what the model has learnt without sampling noise;
             ``"sample"`` decodes one draw from q(z|x), as in training.
     """
-    if code_from not in codes_lib.CODE_SOURCES:
-        raise ValueError(f"code_from must be one of {codes_lib.CODE_SOURCES},"
+    if code_from not in encode_decode.CODE_SOURCES:
+        raise ValueError(f"code_from must be one of {encode_decode.CODE_SOURCES},"
                          f" got {code_from!r}")
     count = min(count, source.num_examples)
     indices = np.sort(rng.choice(source.num_examples, count, replace=False))
-    x = codes_lib.load_images(source, indices)
-    post = codes_lib.posterior(model, x, rng)
+    x = encode_decode.load_images(source, indices)
+    post = encode_decode.posterior(model, x, rng)
     chosen = post.sample if code_from == "sample" else post.mean
-    return Reconstructions(indices, x, codes_lib.decode_images(model, chosen))
+    return Reconstructions(indices, x, encode_decode.decode_images(model, chosen))
 
 
 def reconstruction_grid(result: Reconstructions, pad: int = 2) -> np.ndarray:

@@ -13,7 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
-from provlae_tf.viz import codes as codes_lib
+from provlae_tf import random_streams
+from provlae_tf.viz import encode_decode
 from provlae_tf.viz import images as images_lib
 
 GRID_SIZE = 8
@@ -47,7 +48,7 @@ def resampling_codes(base: Sequence[np.ndarray], ladder: int,
 def resample_ladder(model, base: Sequence[np.ndarray], ladder: int,
                     rng: np.random.Generator, pad: int = 2) -> np.ndarray:
     """The 8x8 grid image for one ladder (alpha 1, the model's stage)."""
-    decoded = codes_lib.decode_images(
+    decoded = encode_decode.decode_images(
         model, resampling_codes(base, ladder, rng))
     return images_lib.grid(decoded, GRID_SIZE, GRID_SIZE, pad)
 
@@ -59,8 +60,9 @@ def resample_all(model, base: Sequence[np.ndarray], seed: int,
     Each ladder draws from its own generator (seeded by ``seed`` and the
     ladder), so a ladder's grid does not depend on the others.
     """
-    return {ladder: resample_ladder(model, base, ladder,
-                                    codes_lib.rng_for(seed, 100 + ladder), pad)
+    return {ladder: resample_ladder(
+                model, base, ladder, random_streams.generator(
+                    seed, random_streams.RESAMPLE_LADDER_BASE + ladder), pad)
             for ladder in range(1, model.num_ladders + 1)}
 
 

@@ -17,7 +17,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from provlae_tf.viz import codes as codes_lib
+from provlae_tf.viz import encode_decode
 from provlae_tf.viz import images as images_lib
 
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 9)
@@ -110,7 +110,7 @@ def traverse(model, base: Sequence[np.ndarray],
     latents = latent_order(model.num_ladders, model.config.z_dim)
     frames = [code for latent in latents
               for code in traversal_codes(base, latent, values)]
-    decoded = codes_lib.decode_images(model, codes_lib.stack_codes(frames))
+    decoded = encode_decode.decode_images(model, encode_decode.stack_codes(frames))
     decoded = decoded.reshape(len(latents), len(values), *decoded.shape[1:])
     result = []
     for latent, sweep in zip(latents, decoded):

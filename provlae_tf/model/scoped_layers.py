@@ -14,8 +14,7 @@ from typing import Callable, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
-# Reference: tf.layers.batch_normalization's default epsilon.
-FROZEN_BN_EPSILON = 1e-3
+from provlae_tf.constants import BN_EPSILON
 
 
 class FrozenStatsBatchNorm(keras.layers.Layer):
@@ -29,7 +28,7 @@ class FrozenStatsBatchNorm(keras.layers.Layer):
     are not stored; the checkpoint converter writes them as zeros and ones.
     """
 
-    def __init__(self, epsilon: float = FROZEN_BN_EPSILON, **kwargs):
+    def __init__(self, epsilon: float = BN_EPSILON, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
 
@@ -77,7 +76,7 @@ class BlockStyle:
     """What every block of one architecture shares: activation and "BN" epsilon."""
 
     activation: Callable[[tf.Tensor], tf.Tensor]
-    bn_epsilon: float = FROZEN_BN_EPSILON
+    bn_epsilon: float = BN_EPSILON
 
 
 class OriginalScope(keras.layers.Layer):

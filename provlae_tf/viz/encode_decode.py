@@ -8,7 +8,7 @@ array per ladder, ladder 1 (closest to the pixels) first, as
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -30,21 +30,6 @@ def load_images(source: ImageSource, indices: Sequence[int]) -> np.ndarray:
     """float32 images in [0, 1], shape (n, H, W, C), from an ImageSource."""
     indices = np.asarray(indices, np.int64)
     return to_float(source.images(indices), source.max_value)
-
-
-def rng_for(seed: int, purpose: int) -> np.random.Generator:
-    """An independent generator per (seed, purpose), so that changing what
-    one output draws never changes what another draws."""
-    return np.random.default_rng([int(seed), int(purpose)])
-
-
-def subset_indices(total: int, size: Optional[int], seed: int,
-                   purpose: int) -> np.ndarray:
-    """Sorted indices of a seeded random subset of ``size`` of ``total``
-    images; all of them when ``size`` is None, 0 or at least ``total``."""
-    if not size or size >= total:
-        return np.arange(total)
-    return np.sort(rng_for(seed, purpose).choice(total, size, replace=False))
 
 
 def posterior(model, x: np.ndarray, rng: np.random.Generator) -> Posterior:

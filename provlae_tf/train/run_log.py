@@ -1,10 +1,9 @@
-"""What a person watching training sees: a progress bar, epoch lines, a log
-file and TensorBoard scalars."""
+"""The run's record: time-stamped lines in ``--log_file``, epoch summaries
+and TensorBoard scalars (the progress bar is :mod:`provlae_tf.progress`)."""
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Optional, Sequence
 
@@ -22,34 +21,6 @@ def write_scalar(tag: str, value: float, step: int) -> None:
     """Writes one TensorBoard scalar to the default summary writer."""
     tf.summary.write(tag, tf.constant(value, tf.float32), step=step,
                      metadata=_SCALAR_METADATA)
-
-
-class ProgressBar:
-    """A one-line progress bar with the latest losses (plain lines off a TTY)."""
-
-    def __init__(self, total: int, description: str, stream=None, width=24):
-        self.total, self.description, self.width = total, description, width
-        self.stream = stream or sys.stderr
-        self.interactive = getattr(self.stream, "isatty", lambda: False)()
-        self.start = time.perf_counter()
-
-    def update(self, done: int, metrics: dict[str, float]) -> None:
-        fraction = done / max(self.total, 1)
-        filled = int(round(self.width * fraction))
-        elapsed = time.perf_counter() - self.start
-        text = " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        line = (f"{self.description} [{'#' * filled}{'.' * (self.width - filled)}]"
-                f" {done}/{self.total} {elapsed:.0f}s {text}")
-        if self.interactive:
-            self.stream.write("\r" + line[:200])
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.interactive:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class RunLog:

@@ -2,7 +2,8 @@
 
 All outputs use alpha = 1 and the model's current stage. Random choices come
 from generators seeded by ``seed`` and a fixed number per purpose
-(:func:`codes.rng_for`), so the same seed gives byte-identical files.
+(:mod:`provlae_tf.random_streams`), so the same seed gives byte-identical
+files.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from provlae_tf import random_streams
 from provlae_tf.data.base import ImageSource
-from provlae_tf.viz import codes as codes_lib
-from provlae_tf.viz import evaluation, images, reconstructions, resampling
-from provlae_tf.viz import tensorboard, traversals
+from provlae_tf.fileio import save_json
+from provlae_tf.viz import (encode_decode, images, mean_losses,
+                            reconstructions, resampling, tensorboard,
+                            traversals)
 
-# Purposes for codes.rng_for: one independent stream each.
-_RECONSTRUCTION_RNG, _TRAVERSAL_RNG = 0, 1
 SUMMARY_FILE = "summary.json"
 
 
@@ -27,9 +28,9 @@ def _base_code(model, source: ImageSource, seed: int, traverse_image: int,
     if not 0 <= traverse_image < source.num_examples:
         raise ValueError(f"traverse_image={traverse_image}: expected an index"
                          f" in 0..{source.num_examples - 1}")
-    x = codes_lib.load_images(source, [traverse_image])[0]
-    return codes_lib.image_code(model, x,
-                                codes_lib.rng_for(seed, _TRAVERSAL_RNG),
+    x = encode_decode.load_images(source, [traverse_image])[0]
+    return encode_decode.image_code(model, x,
+                                random_streams.generator(seed, random_streams.TRAVERSAL),
                                 traverse_from)
 
 
@@ -90,7 +91,7 @@ def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
     paths = {}
     log(f"visualising stage {model.stage} into {out_dir}")
     recon = reconstructions.reconstruct(
-        model, source, codes_lib.rng_for(seed, _RECONSTRUCTION_RNG),
+        model, source, random_streams.generator(seed, random_streams.RECONSTRUCTIONS),
         code_from=reconstruct_from)
     name = "reconstructions.png"
     paths[name] = images.save_png(os.path.join(out_dir, name),
@@ -105,7 +106,7 @@ def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
         resampling.resample_all(model, base, seed), out_dir))
 
     log("  evaluating the losses")
-    losses = evaluation.evaluate_losses(
+    losses = mean_losses.evaluate_losses(
         model, source, eval_batch_size, max_eval_images, seed,
         _progress_logger(log))
     summary = {
@@ -121,7 +122,7 @@ def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
         "reconstruct_from": reconstruct_from,
         "losses": losses,
     }
-    paths[SUMMARY_FILE] = evaluation.save_json(
+    paths[SUMMARY_FILE] = save_json(
         os.path.join(out_dir, SUMMARY_FILE), summary)
     log(f"  selected latents: {', '.join(summary['selected_latents']) or '-'};"
         f" reconstruction {losses['reconstruction']:.3f},"

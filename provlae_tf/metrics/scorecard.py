@@ -16,8 +16,10 @@ image, so ``represent(observation of factors f)`` is the mean of row
 ``index(f)`` (identical to encoding it again, up to float rounding of the
 batch it was encoded in), which saves encoding ~1M images.
 
-Each metric draws from its own generator, ``default_rng([seed, purpose])``,
-so changing one option never changes another metric's value.
+Each metric draws from its own stream (:mod:`provlae_tf.random_streams`),
+so changing one option never changes another metric's value. The sizes of
+the estimates are the ``--mode=3`` fields of
+:class:`~provlae_tf.config.EvalConfig`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from provlae_tf import random_streams
+from provlae_tf.config import EvalConfig
 from provlae_tf.data import factor_grid
 from provlae_tf.metrics.encoding import EncodedDataset
 from provlae_tf.metrics.factor_vae import factor_vae_score
@@ -35,42 +39,6 @@ from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.information import information_per_ladder
 from provlae_tf.metrics.ladders import ladder_columns
 from provlae_tf.metrics.mig import estimate_mig, gap_scores
-
-# Purposes of the per-metric generators (see the module docstring).
-RNG_SAMPLES, RNG_MIG, RNG_FACTOR, RNG_HISTOGRAM, RNG_INFORMATION = range(
-    300, 305)
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricOptions:
-    """Sizes of the estimates (defaults: the original's and dlib's).
-
-    Attributes:
-        mig_samples: subsample ``S`` per entropy estimate.
-        include_shape: score dSprites' shape factor too (the original leaves
-            it out).
-        factor_train_votes, factor_eval_votes, factor_batch,
-        factor_variance_samples, factor_prune_std: the factor metric's
-            settings (paper.md: disentanglement_lib's).
-        histogram_samples, histogram_bins: the histogram MIG's.
-        information_samples: query points of each ``I(x; z_l)`` estimate.
-    """
-    mig_samples: int = 10000
-    include_shape: bool = False
-    factor_train_votes: int = 10000
-    factor_eval_votes: int = 5000
-    factor_batch: int = 64
-    factor_variance_samples: int = 10000
-    factor_prune_std: float = 0.05
-    histogram_samples: int = 10000
-    histogram_bins: int = 20
-    information_samples: int = 1000
-
-
-def generator(seed: int, purpose: int, *more: int) -> np.random.Generator:
-    """The generator of one metric (and ladder)."""
-    return np.random.default_rng([int(seed), int(purpose), *map(int, more)])
-
 
 def scored_factors(dataset: str, factor_names: Sequence[str],
                    factor_sizes: Sequence[int],
@@ -133,16 +101,16 @@ def _mig_scores(result, columns: np.ndarray) -> dict:
 
 
 def _code_scores(encoded_truth: EncodedGroundTruth, columns: np.ndarray,
-                 options: MetricOptions, seed: int, part: int) -> dict:
+                 options: EvalConfig, seed: int, part: int) -> dict:
     """The factor metric and the histogram MIG of the latents ``columns``."""
     represent = encoded_truth.represent(columns)
     factor = factor_vae_score(
-        encoded_truth, represent, generator(seed, RNG_FACTOR, part),
+        encoded_truth, represent, random_streams.generator(seed, random_streams.METRIC_FACTOR, part),
         batch_size=options.factor_batch, num_train=options.factor_train_votes,
         num_eval=options.factor_eval_votes,
         num_variance_estimate=options.factor_variance_samples,
         prune_std=options.factor_prune_std)
-    rng = generator(seed, RNG_HISTOGRAM)  # the same images for every part
+    rng = random_streams.generator(seed, random_streams.METRIC_HISTOGRAM)  # the same images for every part
     factors = encoded_truth.sample_factors(options.histogram_samples, rng)
     hist = histogram_mig(represent(encoded_truth.sample_observations_from_factors(
         factors, rng)), factors, options.histogram_bins)
@@ -153,7 +121,7 @@ def _code_scores(encoded_truth: EncodedGroundTruth, columns: np.ndarray,
 
 def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
                     ground_truth=None, dataset: str = "",
-                    options: MetricOptions = MetricOptions(), seed: int = 0,
+                    options: EvalConfig = EvalConfig(), seed: int = 0,
                     log: Callable[[str], None] = print) -> dict:
     """All metrics of an encoded dataset (see the module docstring).
 
@@ -185,7 +153,8 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
     start = time.perf_counter()
     report["information"] = information_per_ladder(
         encoded.samples, encoded.params, z_dim, num_ladders,
-        generator(seed, RNG_INFORMATION), options.information_samples).tolist()
+        random_streams.generator(seed, random_streams.METRIC_INFORMATION),
+        options.info_samples).tolist()
     seconds["information"] = time.perf_counter() - start
     log(f"  I(x; z_l) done in {seconds['information']:.0f} s")
     if ground_truth is not None:
@@ -201,7 +170,7 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
                            ground_truth.all_factors(),
                            ground_truth.factor_sizes,
                            factor_indices=factor_indices,
-                           rng=generator(seed, RNG_MIG),
+                           rng=random_streams.generator(seed, random_streams.METRIC_MIG),
                            num_samples=options.mig_samples)
         seconds["mig"] = time.perf_counter() - start
         log(f"  MIG and MIG-sup done in {seconds['mig']:.0f} s")

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Callable, Optional
 
 import numpy as np
 import tensorflow as tf
 
-from provlae_tf import distributions
+from provlae_tf import distributions, random_streams
 from provlae_tf.data.base import ImageSource
-from provlae_tf.fileio import atomic_save
-from provlae_tf.viz import codes as codes_lib
+from provlae_tf.viz import encode_decode
 
 ProgressFn = Callable[[int, int], None]
-# rng_for purpose of the evaluated subset (--eval_images).
-SUBSET_RNG = 200
 
 
 def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
@@ -44,8 +39,8 @@ def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
         "kl_total": float, "num_images": int, "stage": int}``, each a mean
         over the images.
     """
-    indices = codes_lib.subset_indices(source.num_examples, max_images, seed,
-                                       SUBSET_RNG)
+    indices = random_streams.subset_indices(
+        source.num_examples, max_images, seed, random_streams.EVALUATION_SUBSET)
 
     @tf.function(reduce_retracing=True)
     def batch_sums(x, noise_seed):
@@ -60,7 +55,7 @@ def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
     recon_sum, kl_sum = 0.0, np.zeros(model.num_ladders)
     for b, start in enumerate(range(0, len(indices), batch_size)):
         part = indices[start:start + batch_size]
-        x = tf.constant(codes_lib.load_images(source, part))
+        x = tf.constant(encode_decode.load_images(source, part))
         recon, kl = batch_sums(x, tf.constant([seed, b], tf.int32))
         recon_sum += float(recon)
         kl_sum += kl.numpy().astype(np.float64)
@@ -72,18 +67,3 @@ def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
             "kl_total": float(kl_mean.sum()), "num_images": int(len(indices)),
             "stage": int(model.stage)}
 
-
-def save_json(path: str, data: dict) -> str:
-    """Writes ``data`` as indented JSON (atomically); returns ``path``."""
-    def save(temp: str) -> None:
-        with open(temp, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-
-    return atomic_save(path, save)
-
-
-def load_json(path: str) -> dict:
-    """Reads a JSON file written by :func:`save_json`."""
-    with open(os.fspath(path)) as f:
-        return json.load(f)

@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
-from provlae_tf.model.layers import BlockStyle, OriginalScope, run_blocks
+from provlae_tf.model.scoped_layers import BlockStyle, OriginalScope, run_blocks
 
 # (filters or units, stride (convs only), with "BN")
 ConvSpec = tuple[int, int, bool]

@@ -1,0 +1,32 @@
+"""The names and numbers that several layers of provlae_tf share.
+
+One home for each list, so that the flags, the config, the model, the
+loaders and the converter cannot drift apart.
+"""
+
+from __future__ import annotations
+
+# Datasets and their image channels (every image is 64 x 64).
+CHANNELS = {"dsprites": 1, "3dshapes": 3, "celeba": 3, "mnist": 1}
+DATASETS = tuple(CHANNELS)
+# Datasets with ground-truth factors (the disentanglement metrics need them).
+FACTORISED_DATASETS = ("dsprites", "3dshapes")
+
+# Architectures and their number of ladders L.
+NUM_LADDERS = {"small": 3, "celeba": 4}
+ARCHITECTURES = tuple(NUM_LADDERS)
+# The network each dataset uses when --architecture=auto.
+DEFAULT_ARCHITECTURE = {"dsprites": "small", "3dshapes": "small",
+                        "celeba": "celeba", "mnist": "small"}
+
+# The original's --mode numbers and our names for them.
+MODE_NAMES = {"1": "train", "2": "visualize", "3": "metrics"}
+MODES = (*MODE_NAMES, *MODE_NAMES.values())
+
+# Loading an original TF1 checkpoint: every variable must map (strict), or
+# the original's fallback of loading what matches by name and shape.
+RESTORE_MODES = ("strict", "optimistic")
+
+# Reference: docs/original.md#frozen-batch-norm
+# tf.layers.batch_normalization's default epsilon (float32 1.0000000475e-3).
+BN_EPSILON = 1e-3
