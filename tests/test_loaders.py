@@ -41,7 +41,9 @@ def test_dsprites_npz(tmp_path):
 @pytest.mark.parametrize("overrides, message", [
     ({"imgs": np.zeros((10, 64, 64), np.float32)}, "expected uint8 (N, 64, 64)"),
     ({"imgs": np.zeros((10, 32, 32), np.uint8)}, "expected uint8 (N, 64, 64)"),
-    ({"latents_classes": np.zeros((9, 6))}, "expected (10, 6)"),
+    ({"latents_classes": np.zeros((9, 6), np.int64)},
+     "expected integers (10, 6)"),
+    ({"latents_classes": np.zeros((10, 6))}, "expected integers (10, 6)"),
 ])
 def test_dsprites_npz_bad_arrays(tmp_path, overrides, message):
     path = tmp_path / "d.npz"
@@ -57,7 +59,7 @@ def test_dsprites_npz_missing_key_and_garbage(tmp_path):
     with pytest.raises(UserError, match="no imgs, latents_classes array"):
         loaders.load_dsprites_npz(str(path))
     path.write_bytes(b"not a zip file")
-    with pytest.raises(UserError, match="unreadable npz"):
+    with pytest.raises(UserError, match=r"not an npz \(zip\) archive"):
         loaders.load_dsprites_npz(str(path))
 
 
@@ -96,7 +98,7 @@ def test_shapes3d_h5_errors(tmp_path):
         loaders.load_shapes3d_h5(str(path))
     with h5py.File(path, "w") as f:
         f.create_dataset("images", data=np.zeros((5, 64, 64, 3), np.uint8))
-    with pytest.raises(UserError, match="no 'images' or 'labels'"):
+    with pytest.raises(UserError, match="no 'labels' dataset"):
         loaders.load_shapes3d_h5(str(path))
     write_h5(path, np.zeros((50, 64, 64, 3), np.uint8), np.zeros((50, 6)))
     data = path.read_bytes()
@@ -122,8 +124,12 @@ def celeba_folder(tmp_path, count=3):
 
 def test_celeba_crop_and_resize(tmp_path):
     celeba_folder(tmp_path)
-    source = registry.load_source("celeba", str(tmp_path))
+    notices = []
+    source = registry.load_source("celeba", str(tmp_path), log=notices.append)
     assert source.num_examples == 3 and source.files[0] == "000001.jpg"
+    assert notices == [f"CelebA: 3 images in {tmp_path / 'celeba'}, read from "
+                       "its .jpg files; 1 .png image without a .jpg copy "
+                       "is read too."]
     batch = source.images(np.array([0, 2]))
     assert batch.dtype == np.uint8 and batch.shape == (2, 64, 64, 3)
     png = batch[1]  # lossless: every pixel comes from inside the box
@@ -132,20 +138,83 @@ def test_celeba_crop_and_resize(tmp_path):
     assert jpeg[..., 0].min() >= 240 and jpeg[..., 2].max() <= 15
 
 
+def save_celeba_image(path, value=0):
+    Image.fromarray(np.full((218, 178, 3), value, np.uint8)).save(path)
+
+
+@pytest.mark.parametrize("jpgs, pngs, extension, ignored", [
+    (4, 4, ".jpg", 4),  # a tie: JPEG
+    (4, 2, ".jpg", 2),
+    (2, 4, ".png", 2),  # more PNG files: PNG
+])
+def test_celeba_counts_each_image_once(tmp_path, jpgs, pngs, extension,
+                                       ignored):
+    folder = tmp_path / "celeba"
+    folder.mkdir()
+    for i in range(jpgs):
+        save_celeba_image(folder / f"{i + 1:06d}.jpg")
+    for i in range(pngs):
+        save_celeba_image(folder / f"{i + 1:06d}.png")
+    notices = []
+    source = loaders.load_celeba(str(tmp_path), log=notices.append)
+    assert source.num_examples == 4 and source.extension == extension
+    assert [f[:6] for f in source.files] == ["000001", "000002", "000003",
+                                            "000004"]
+    assert sum(f.endswith(extension) for f in source.files) == max(jpgs, pngs)
+    other = ".png" if extension == ".jpg" else ".jpg"
+    assert len(notices) == 1 and "\n" not in notices[0]
+    assert f"read from its {extension} files" in notices[0]
+    assert f"{ignored} {other} copies of the same images are ignored" \
+        in notices[0]
+
+
+@pytest.mark.parametrize("layout", ["celeba", "celebA", "CELEBA",
+                                    "img_align_celeba", "Img_Align_CelebA",
+                                    "celebA/img_align_celeba",
+                                    "img_align_celeba/img_align_celeba"])
+def test_celeba_folder_names(tmp_path, layout):
+    folder = tmp_path.joinpath(*layout.split("/"))
+    folder.mkdir(parents=True)
+    save_celeba_image(folder / "000001.jpg")
+    source = registry.load_source("celeba", str(tmp_path), log=id)
+    assert source.folder == str(folder) and source.num_examples == 1
+
+
+def test_celeba_prefers_a_folder_with_images(tmp_path):
+    (tmp_path / "celeba").mkdir()  # empty
+    (tmp_path / "img_align_celeba").mkdir()
+    save_celeba_image(tmp_path / "img_align_celeba" / "000001.png")
+    source = registry.load_source("celeba", str(tmp_path), log=id)
+    assert source.folder == str(tmp_path / "img_align_celeba")
+
+
 def test_celeba_errors(tmp_path):
-    with pytest.raises(UserError, match="no celeba or img_align_celeba"):
+    with pytest.raises(UserError, match="no celeba/, celebA/ or "
+                       "img_align_celeba/ folder"):
         registry.load_source("celeba", str(tmp_path))
     (tmp_path / "celeba").mkdir()
     with pytest.raises(UserError, match="no .jpg or .png images"):
         registry.load_source("celeba", str(tmp_path))
+    # The first image is decoded at once: a broken one stops the loader.
     (tmp_path / "celeba" / "000001.jpg").write_bytes(b"\xff\xd8 broken")
-    source = registry.load_source("celeba", str(tmp_path))
     with pytest.raises(UserError, match="000001.jpg: unreadable or corrupt"):
-        source.images(np.array([0]))
+        registry.load_source("celeba", str(tmp_path), log=id)
+    # A later broken image is found when read.
+    save_celeba_image(tmp_path / "celeba" / "000001.jpg")
+    (tmp_path / "celeba" / "000002.jpg").write_bytes(b"\xff\xd8 broken")
+    source = registry.load_source("celeba", str(tmp_path), log=id)
+    with pytest.raises(UserError, match="000002.jpg: unreadable or corrupt"):
+        source.images(np.array([1]))
     # Inside the tf.data pipeline the same clear error comes out.
-    batches = pipeline.batches(source, np.array([0], np.int32), 1)
-    with pytest.raises(UserError, match="000001.jpg: unreadable or corrupt"):
+    batches = pipeline.batches(source, np.array([1], np.int32), 1)
+    with pytest.raises(UserError, match="000002.jpg: unreadable or corrupt"):
         list(pipeline.iterate(batches))
+    # An image of another size is not CelebA's aligned-and-cropped image.
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(
+        tmp_path / "celeba" / "000002.jpg")
+    with pytest.raises(UserError, match=r"000002.jpg: a 64 x 64 image\. "
+                       r"Expected CelebA's aligned-and-cropped 178 x 218"):
+        source.images(np.array([1]))
 
 
 # ---------------------------------------------------------------- MNIST

@@ -3,8 +3,8 @@
 import numpy as np
 
 from provlae_tf.data import pipeline
-from provlae_tf.random_streams import epoch_order
 from provlae_tf.data.sources import ArraySource, SubsetSource
+from provlae_tf.random_streams import epoch_order
 
 
 def indexed_source(n):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from provlae_tf.data import shapes3d
+from provlae_tf.data import shapes3d, shapes3d_layers
 from provlae_tf.data.base import ImageSource
 
 BASE = dict(floor=1, wall=5, hue=3, scale=4, shape=0, orientation=7)
@@ -148,7 +148,7 @@ def test_largest_objects_fit_the_window():
     for shape in range(4):
         for orientation in (0, 14):
             combo = np.ravel_multi_index((7, shape, orientation), (8, 4, 15))
-            shapes3d._object_table(combo)  # Raises if cut off.
+            shapes3d_layers.object_table(combo)  # Raises if cut off.
 
 
 def test_write_h5_round_trip(tmp_path, source):

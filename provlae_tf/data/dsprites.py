@@ -119,6 +119,7 @@ def render(classes: np.ndarray, chunk: int = 512) -> np.ndarray:
     return out
 
 
+# Reference: docs/original.md#embedded-datasets
 class ProceduralDSprites(ImageSource):
     """dSprites rendered on demand, identical to :func:`render`.
 

@@ -13,6 +13,7 @@ from provlae_tf.data.base import ImageSource
 from provlae_tf.errors import UserError
 
 
+# Reference: docs/original.md#data-order
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     """Full batches per epoch (the remainder is dropped, as in the original).
 
@@ -25,6 +26,7 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     return num_examples // batch_size
 
 
+# Reference: docs/original.md#data-order
 def batches(source: ImageSource, order: np.ndarray, batch_size: int,
             first_step: int = 0) -> tf.data.Dataset:
     """uint8 batches ``(batch, H, W, C)`` following ``order`` from ``first_step``.

@@ -15,7 +15,6 @@ from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.data.sources import SubsetSource
 from provlae_tf.errors import UserError
 
-CELEBA_FOLDERS = ("celeba", "img_align_celeba")
 # Datasets with ground-truth factors: (module with FACTOR_NAMES/SIZES).
 FACTORISED = {"dsprites": dsprites, "3dshapes": shapes3d}
 # Datasets with an embedded stand-in: the real file's name and loader, the
@@ -28,6 +27,8 @@ _EMBEDDED = {
 }
 
 
+# Reference: docs/original.md#dataset-choice
+# Reference: docs/original.md#embedded-datasets
 def load_source(dataset: str, data_dir: str, max_examples: int = 0,
                 seed: int = 0, log=print) -> ImageSource:
     """The training images of ``dataset``.
@@ -42,7 +43,7 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
     if dataset in _EMBEDDED:
         source = _file_or_embedded(dataset, data_dir, log)
     elif dataset == "celeba":
-        source = _celeba(data_dir)
+        source = loaders.load_celeba(data_dir, log)
     elif dataset == "mnist":
         source = loaders.load_mnist(data_dir, log)
     else:
@@ -76,12 +77,3 @@ def _file_or_embedded(dataset: str, data_dir: str, log) -> ImageSource:
         "order and layout).")
     return embedded()
 
-
-def _celeba(data_dir: str) -> ImageSource:
-    for name in CELEBA_FOLDERS:
-        folder = os.path.join(data_dir, name)
-        if os.path.isdir(folder):
-            return loaders.CelebAFolder(folder)
-    raise UserError(f"--dataset=celeba: no {' or '.join(CELEBA_FOLDERS)} "
-                    f"folder in --data_dir={data_dir}. Put CelebA's "
-                    "aligned-and-cropped images there (see data/README.md).")
