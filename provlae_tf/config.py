@@ -77,6 +77,7 @@ class TrainConfig:
     log_every: int = 20
     max_to_keep: int = 1
 
+    # Reference: docs/original.md#stages-per-command
     def stages(self, num_ladders: int) -> list[int]:
         """The stages this invocation asks for."""
         if self.train_seq == "all":
@@ -227,6 +228,8 @@ def from_flags(fv) -> RunConfig:
     return build_config(values, explicit)
 
 
+# Reference: docs/original.md#recipes
+# Reference: docs/original.md#dataset-choice
 def build_config(values: Mapping[str, Any],
                  explicit: Collection[str] = ()) -> RunConfig:
     """The :class:`RunConfig` of flag values ``{flag name: value}``.
@@ -326,6 +329,7 @@ def _parse_clip(values) -> tuple[float, float]:
     return (low, high)
 
 
+# Reference: docs/original.md#output-layout
 def _check_log_file(log_file: str) -> None:
     if os.path.isabs(log_file) or os.pardir in log_file.split(os.sep):
         raise UserError(f"--log_file={log_file}: expected a file name inside "

@@ -1,5 +1,6 @@
 """Flags and flagfiles: the original recipes, and clear errors for bad values."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def test_every_flagfile_parses_into_a_config():
         assert config.mode == "train", path
 
 
-# original-code.md §1.
+# The original recipes (its training scripts).
 RECIPES = {
     "3dshapes.cfg": dict(architecture="small", z_dim=3, beta=8, pre_kl=True,
                          coff=0.5, fade_in=False, epochs=15, batch=100),
@@ -55,15 +56,154 @@ def test_flagfiles_carry_the_original_recipes(name):
     assert c.model.channels == (1 if name == "dsprites.cfg" else 3)
 
 
-def test_original_command_line_still_parses():
-    c = config_lib.from_flags(parse(
-        "--train_seq=2", "--KL=True", "--fadein=True", "--coff=0.5",
-        "--beta=1", "--z_dim=2", "--epoch_size=30", "--batch_size=128",
-        "--learning_rate=5e-4", "--checkpoint_dir=runs/x", "--gpu_usage=0.9",
-        "--log_file=log.txt", "--mode=1"))
-    assert c.train.stages(3) == [2]
-    assert (c.mode, c.checkpoint_dir, c.log_file) == ("train", "runs/x",
-                                                      "log.txt")
+# The original scripts, line by line (train_pro-VLAE.sh, visualization.sh,
+# compute_metric.sh), with only --dataset added. Where a line leaves a flag
+# out, the original's own default applies: epoch_size 15, batch_size 100,
+# beta 1, KL off, fadein off, coff 0.5, z_dim 3, learning_rate 5e-4. So the
+# 3D Shapes lines train without fade-in.
+def _train_line(dataset, stage, z, beta, fadein, coff, epochs, batch, ckpt):
+    line = (f"-train_seq={stage} -mode=1 -z_dim={z} -beta={beta} -KL=True "
+            + ("-fadein=True " if fadein else "")
+            + f"-coff={coff} -epoch_size={epochs} -batch_size={batch} "
+            f"-checkpoint_dir=checkpoints/{ckpt}")
+    expected = dict(mode="train", train_seq=str(stage), z_dim=z,
+                    beta=float(beta), pre_kl=True, fade_in=fadein,
+                    coff=coff, epochs=epochs, batch=batch,
+                    checkpoint_dir=f"checkpoints/{ckpt}")
+    return dataset, line, expected
+
+
+ORIGINAL_TRAIN_LINES = [
+    *[_train_line("3dshapes", s, 3, 8, False, 0.5, 15, 100,
+                  "3dshapes_progress_z3_b8") for s in (1, 2)],
+    *[_train_line("dsprites", s, 2, 1, True, 0.5, 30, 128,
+                  "dsprite_progress_z2") for s in (1, 2, 3)],
+    *[_train_line("celeba", s, 7, 1, True, 0.1, 5, 128,
+                  "Celeb_progress_z7_exp1") for s in (1, 2, 3, 4)],
+]
+
+
+@pytest.mark.parametrize("dataset, line, expected", ORIGINAL_TRAIN_LINES,
+                         ids=lambda v: v if isinstance(v, str) else None)
+def test_original_training_lines_give_the_original_configuration(
+        dataset, line, expected):
+    c = config_lib.from_flags(parse(*line.split(), f"--dataset={dataset}"))
+    e = expected
+    t = c.train
+    assert (c.mode, c.checkpoint_dir, t.train_seq) == (
+        e["mode"], e["checkpoint_dir"], e["train_seq"])
+    assert (c.model.z_dim, t.beta, t.pre_kl, t.fade_in, t.coff) == (
+        e["z_dim"], e["beta"], e["pre_kl"], e["fade_in"], e["coff"])
+    assert (t.epochs_per_stage, t.batch_size) == (e["epochs"], e["batch"])
+    assert (t.learning_rate, t.fade_in_duration) == (5e-4, 5000)
+    assert c.model.architecture == ("celeba" if dataset == "celeba"
+                                    else "small")
+    assert c.model.channels == (1 if dataset == "dsprites" else 3)
+    assert c.data.dataset == dataset
+
+
+@pytest.mark.parametrize("dataset, line, mode, stage, z", [
+    # visualization.sh (the 3D Shapes model is shown at stage 2, the last
+    # one its training script runs) and compute_metric.sh.
+    ("3dshapes", "-train_seq=2 -mode=2 -z_dim=3 "
+     "-checkpoint_dir=checkpoints/3dshapes_progress_z3_b8", "visualize", 2, 3),
+    ("dsprites", "-train_seq=3 -mode=2 -z_dim=2 "
+     "-checkpoint_dir=checkpoints/dsprite_progress_z2", "visualize", 3, 2),
+    ("celeba", "-train_seq=4 -mode=2 -z_dim=7 "
+     "-checkpoint_dir=checkpoints/Celeb_progress_z7_exp1", "visualize", 4, 7),
+    ("3dshapes", "-train_seq=3 -mode=3 -z_dim=3 "
+     "-checkpoint_dir=checkpoints/3dshapes_progress_z3_b8", "metrics", 3, 3),
+    ("dsprites", "-train_seq=3 -mode=3 -z_dim=2 "
+     "-checkpoint_dir=checkpoints/dsprite_progress_z2", "metrics", 3, 2),
+])
+def test_original_evaluation_lines(dataset, line, mode, stage, z):
+    c = config_lib.from_flags(parse(*line.split(), f"--dataset={dataset}"))
+    assert (c.mode, c.train.train_seq, c.model.z_dim) == (mode, str(stage), z)
+    assert c.checkpoint_dir == line.split("-checkpoint_dir=")[1]
+    assert c.data.dataset == dataset
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_dataset_alone_is_its_flagfile(name):
+    """``--dataset=X`` and ``--flagfile=flags/X.cfg`` cannot disagree."""
+    path = Path(__file__).resolve().parents[1] / "flags" / name
+    dataset = name[:-len(".cfg")]
+    assert config_lib.from_flags(parse(f"--dataset={dataset}")) == \
+        config_lib.from_flags(parse(f"--flagfile={path}"))
+
+
+def test_mnist_takes_the_dsprites_values():
+    mnist = config_lib.from_flags(parse("--dataset=mnist"))
+    dsprites = config_lib.from_flags(parse("--dataset=dsprites"))
+    assert mnist.train == dsprites.train and mnist.model == dsprites.model
+
+
+def test_explicit_flags_beat_the_recipe():
+    c = config_lib.from_flags(parse("--dataset=3dshapes", "--beta=2",
+                                    "--fadein=true", "--z_dim=5"))
+    assert (c.train.beta, c.train.fade_in, c.model.z_dim) == (2.0, True, 5)
+    assert (c.train.epochs_per_stage, c.train.batch_size) == (15, 100)
+    # A flag set to the value that happens to be dSprites' default is still
+    # explicit: 3D Shapes with --beta=1 trains with beta 1, not 8.
+    c = config_lib.from_flags(parse("--dataset=3dshapes", "--beta=1"))
+    assert c.train.beta == 1.0
+
+
+def test_every_flag_sets_one_field_and_every_field_has_a_flag():
+    fv = flags.FlagValues()
+    define_flags(fv)
+    assert set(fv) == set(config_lib.FLAG_FIELDS)
+    fields = set()
+    for name, section_type in [("", config_lib.RunConfig),
+                               ("data", config_lib.DataConfig),
+                               ("model", config_lib.ModelConfig),
+                               ("train", config_lib.TrainConfig),
+                               ("eval", config_lib.EvalConfig)]:
+        for field in dataclasses.fields(section_type):
+            if name == "" and field.name in ("data", "model", "train",
+                                             "eval"):
+                continue
+            fields.add(f"{name}.{field.name}" if name else field.name)
+    mapped = set(config_lib.FLAG_FIELDS.values())
+    assert len(mapped) == len(config_lib.FLAG_FIELDS)  # one field per flag
+    assert mapped | set(config_lib.DERIVED_FIELDS) == fields
+
+
+def _field(config, path):
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
+
+
+# A valid value other than the default, per flag type, to see it arrive.
+def _other_value(flag):
+    if flag.name in ("train_seq",):
+        return "2", "2"
+    if flag.name == "log_var_clip":
+        return "-50,2", (-50.0, 2.0)
+    if flag.name == "mode":
+        return "2", "visualize"
+    choices = getattr(flag.parser, "enum_values", None)
+    if choices:
+        value = [v for v in choices if v != flag.default][0]
+        return value, value
+    if flag.flag_type() == "bool":
+        return str(not flag.default).lower(), not flag.default
+    if flag.flag_type() == "int":
+        return str(flag.default + 1), flag.default + 1
+    if flag.flag_type() == "float":
+        value = flag.default * 0.5 + 0.25  # stays in (0, 1) from (0, 1]
+        return repr(value), value
+    return "some_name", "some_name"
+
+
+def test_each_flag_reaches_its_field():
+    fv = flags.FlagValues()
+    define_flags(fv)
+    for name, path in config_lib.FLAG_FIELDS.items():
+        text, value = _other_value(fv[name])
+        config = config_lib.from_flags(parse(f"--{name}={text}"))
+        assert _field(config, path) == value, name
 
 
 def test_defaults_are_the_dsprites_recipe():

@@ -1,7 +1,7 @@
 """Encoding a whole dataset for the metrics (the only TensorFlow step).
 
-The original evaluation (original-code.md section 8) encodes every image in
-the dataset's canonical order at alpha = 1, concatenates the ladders'
+The original evaluation encodes every image in the dataset's canonical
+order at alpha = 1, concatenates the ladders'
 posteriors (ladder 1, the bottom, first: ``K = L * z_dim`` columns) and draws
 one sample per image. The metrics cores (``mig.py`` and friends) then work on
 NumPy arrays only.
@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource, to_float
+from provlae_tf.distributions import sample_posterior
 
 ProgressFn = Callable[[int, int], None]
 
@@ -49,15 +50,20 @@ class EncodedDataset:
 
 
 def encoder_function(model):
-    """A traced ``x -> (means, log_vars)``, each ``(n, K)``, at alpha = 1."""
+    """A traced ``x -> (means, log_vars, unclipped log_vars)``, each
+    ``(n, K)``, at alpha = 1."""
     @tf.function(reduce_retracing=True)
     def encode(x):
-        ladders = model.encode(x, alpha=1.0)
-        return (tf.concat([mean for mean, _ in ladders], axis=1),
-                tf.concat([log_var for _, log_var in ladders], axis=1))
+        ladders = model.encode(x, alpha=1.0, clip=False)
+        means = tf.concat([mean for mean, _ in ladders], axis=1)
+        raw = tf.concat([log_var for _, log_var in ladders], axis=1)
+        clipped = tf.concat([model.clip_log_var(log_var)
+                             for _, log_var in ladders], axis=1)
+        return means, clipped, raw
     return encode
 
 
+# Reference: docs/original.md#mig-estimator
 def encode_dataset(model, source: ImageSource, rng: np.random.Generator, *,
                    indices: Optional[Sequence[int]] = None,
                    batch_size: int = 1000,
@@ -78,17 +84,21 @@ def encode_dataset(model, source: ImageSource, rng: np.random.Generator, *,
     indices = (np.arange(source.num_examples) if indices is None
                else np.asarray(indices, np.int64))
     encode = encoder_function(model)
-    means, log_vars = [], []
+    means, log_vars, raw_log_vars = [], [], []
     for start in range(0, len(indices), batch_size):
         part = indices[start:start + batch_size]
         x = to_float(source.images(part), source.max_value)
-        mean, log_var = encode(tf.constant(x))
+        mean, log_var, raw = encode(tf.constant(x))
         means.append(mean.numpy())
         log_vars.append(log_var.numpy())
+        raw_log_vars.append(raw.numpy())
         if progress is not None:
             progress(start + len(part), len(indices))
     means = np.concatenate(means).astype(np.float64)
-    log_vars = np.concatenate(log_vars).astype(np.float64)
     noise = rng.standard_normal(means.shape)
-    return EncodedDataset(means, log_vars,
-                          means + np.exp(0.5 * log_vars) * noise, indices)
+    # Reference: docs/original.md#log-variance-clip
+    # Drawn as the model draws them: from the unclipped log-variances.
+    samples = sample_posterior(
+        means, np.concatenate(raw_log_vars).astype(np.float64), noise)
+    return EncodedDataset(means, np.concatenate(log_vars).astype(np.float64),
+                          samples, indices)

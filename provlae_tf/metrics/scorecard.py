@@ -44,7 +44,10 @@ def scored_factors(dataset: str, factor_names: Sequence[str],
                    factor_sizes: Sequence[int],
                    include_shape: bool = False) -> tuple:
     """Factors that MIG scores: every one with at least two values, less
-    dSprites' shape unless ``include_shape`` (original-code.md section 8)."""
+    dSprites' shape unless ``include_shape`` (the original leaves it out).
+
+    Reference: docs/original.md#mig-factors
+    """
     return tuple(k for k, (name, size) in enumerate(zip(factor_names,
                                                         factor_sizes))
                  if size > 1 and (include_shape or dataset != "dsprites"
@@ -119,6 +122,7 @@ def _code_scores(encoded_truth: EncodedGroundTruth, columns: np.ndarray,
             "mig_histogram": hist.mig}
 
 
+# Reference: docs/original.md#per-ladder-mig
 def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
                     ground_truth=None, dataset: str = "",
                     options: EvalConfig = EvalConfig(), seed: int = 0,
@@ -166,12 +170,11 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
                                         ground_truth.factor_sizes,
                                         options.include_shape)
         start = time.perf_counter()
-        mig = estimate_mig(encoded.samples, encoded.params,
-                           ground_truth.all_factors(),
-                           ground_truth.factor_sizes,
-                           factor_indices=factor_indices,
-                           rng=random_streams.generator(seed, random_streams.METRIC_MIG),
-                           num_samples=options.mig_samples)
+        mig = estimate_mig(
+            encoded.samples, encoded.params, ground_truth.all_factors(),
+            ground_truth.factor_sizes, factor_indices=factor_indices,
+            rng=random_streams.generator(seed, random_streams.METRIC_MIG),
+            num_samples=options.mig_samples)
         seconds["mig"] = time.perf_counter() - start
         log(f"  MIG and MIG-sup done in {seconds['mig']:.0f} s")
         start = time.perf_counter()

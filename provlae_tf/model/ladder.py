@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from provlae_tf import distributions
 from provlae_tf.config import ModelConfig
 from provlae_tf.model.architectures import ARCHITECTURES, BUILDERS
 from provlae_tf.model import stages
@@ -82,6 +83,8 @@ class ProVLAE(keras.Model):
              eps=[tf.zeros([1, self.config.z_dim])] * self.num_ladders)
 
     # ------------------------------------------------------------------ encoder
+    # Reference: docs/original.md#fade-in
+    # Reference: docs/original.md#celeba-encoder-fade
     def _encode_raw(self, x, alpha, stage: int):
         """Posterior means and unclipped log-variances, ladders 1..L."""
         faded = stages.encoder_fade_ladder(
@@ -102,26 +105,32 @@ class ProVLAE(keras.Model):
             features.append(h)
         return features
 
-    def _clip(self, log_var):
+    # Reference: docs/original.md#log-variance-clip
+    def clip_log_var(self, log_var):
+        """The architecture's clip of the log-variances (identity if none)."""
         if not self.architecture.clips_log_var:
             return log_var
         return tf.clip_by_value(log_var, *self.config.log_var_clip)
 
-    def encode(self, x, alpha=1.0, stage: Optional[int] = None):
+    def encode(self, x, alpha=1.0, stage: Optional[int] = None,
+               clip: bool = True):
         """Encodes images to per-ladder posterior parameters.
 
         Args:
             x: float images in [0, 1], shape (batch, 64, 64, channels).
             alpha: fade-in coefficient (evaluation uses 1).
             stage: defaults to the model's stage.
+            clip: clip the log-variances as the architecture prescribes
+                (what the KL sees); False gives the unclipped ones that
+                the samples are drawn with.
 
         Returns:
-            A list over ladders 1..L of (mean, log_var) tensors (batch, z_dim);
-            log-variances clipped as the architecture prescribes.
+            A list over ladders 1..L of (mean, log_var) tensors (batch, z_dim).
         """
         stage = self.stage if stage is None else stage
         x = tf.convert_to_tensor(x, tf.float32)
-        return [(mean, self._clip(log_var))
+        clip_fn = self.clip_log_var if clip else (lambda log_var: log_var)
+        return [(mean, clip_fn(log_var))
                 for mean, log_var in self._encode_raw(x, alpha, stage)]
 
     # ------------------------------------------------------------------ decoder
@@ -133,6 +142,7 @@ class ProVLAE(keras.Model):
         """
         return self.pixels(self.decoder_maps(codes, alpha, stage)[1])
 
+    # Reference: docs/original.md#progressive-stages
     def decoder_maps(self, codes: Sequence, alpha=1.0,
                      stage: Optional[int] = None) -> dict:
         """The decoder's feature maps ``{l: g_l}`` for ladders L..1."""
@@ -165,7 +175,8 @@ class ProVLAE(keras.Model):
         Returns:
             :class:`ModelOutput`.
         """
-        del training  # Reference: "BN" is frozen, dropout absent.
+        # Reference: docs/original.md#frozen-batch-norm
+        del training  # "BN" is frozen, dropout absent.
         stage = self.stage if stage is None else stage
         raw = self._encode_raw(tf.convert_to_tensor(x, tf.float32), alpha,
                                stage)
@@ -173,13 +184,16 @@ class ProVLAE(keras.Model):
             eps = self.noise(tf.shape(x)[0], seed)
         ladders = []
         for (mean, log_var), noise in zip(raw, eps):
-            # Reference: the sample uses the unclipped log-variance; the clip
-            # (CelebA) reaches only the KL and the returned log-variances.
-            sample = mean + tf.sqrt(tf.exp(log_var)) * noise
-            ladders.append(LadderCode(mean, self._clip(log_var), sample))
+            # Reference: docs/original.md#log-variance-clip
+            # The sample uses the unclipped log-variance; the clip (CelebA)
+            # reaches only the KL and the returned log-variances.
+            sample = distributions.sample_posterior(mean, log_var, noise)
+            ladders.append(
+                LadderCode(mean, self.clip_log_var(log_var), sample))
         logits = self.decode([c.sample for c in ladders], alpha, stage)
         return ModelOutput(tuple(ladders), logits)
 
+    # Reference: docs/original.md#sampling-noise
     def noise(self, batch_size, seed=None) -> list:
         """Standard-normal noise per ladder; stateless when ``seed`` is given."""
         shape = tf.stack([self.num_ladders, batch_size, self.config.z_dim])
