@@ -15,6 +15,7 @@ FACTORISED_DATASETS = ("dsprites", "3dshapes")
 # Architectures and their number of ladders L.
 NUM_LADDERS = {"small": 3, "celeba": 4}
 ARCHITECTURES = tuple(NUM_LADDERS)
+# Reference: docs/original.md#dataset-choice
 # The network each dataset uses when --architecture=auto.
 DEFAULT_ARCHITECTURE = {"dsprites": "small", "3dshapes": "small",
                         "celeba": "celeba", "mnist": "small"}

@@ -22,6 +22,7 @@ from provlae_tf.constants import ARCHITECTURES, DATASETS, MODES, RESTORE_MODES
 _RECIPE = " Default: the --dataset's recipe (dSprites: {})."
 
 
+# Reference: docs/original.md#dataset-choice
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS,
                  names: Optional[Collection[str]] = None) -> None:
     """Registers the provlae_tf flags on ``flag_values``.

@@ -85,6 +85,7 @@ def _with_original(config: config_lib.RunConfig) -> config_lib.RunConfig:
         dataclasses.replace(config, init_from=init_from), explicit)
 
 
+# Reference: docs/original.md#resume
 def _stop_gracefully_on_signals(trainer) -> None:
     """First Ctrl-C / SIGTERM: finish the step, save, exit. Second: abort."""
     def request_stop(signum, frame):
@@ -98,6 +99,7 @@ def _stop_gracefully_on_signals(trainer) -> None:
     signal.signal(signal.SIGTERM, request_stop)
 
 
+# Reference: docs/original.md#gpu-usage
 def _configure_devices(gpu_usage: float) -> None:
     import tensorflow as tf
     if gpu_usage < 1.0:

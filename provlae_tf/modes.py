@@ -21,6 +21,7 @@ from provlae_tf.fileio import load_json, save_json
 from provlae_tf.progress import ProgressBar, throttled
 
 
+# Reference: docs/original.md#evaluation-stage
 def load_run(config: RunConfig):
     """The model of ``config.checkpoint_dir`` and the config to evaluate with.
 
@@ -46,6 +47,7 @@ def load_run(config: RunConfig):
                                       data=data, eval=config.eval)
 
 
+# Reference: docs/original.md#output-layout
 def visualize(config: RunConfig, log=print) -> dict:
     """Writes the original's mode-2 outputs (and plots) for the run's stage."""
     from provlae_tf import viz
@@ -93,6 +95,7 @@ def visualize(config: RunConfig, log=print) -> dict:
 METRICS_FILE = "metrics.json"
 
 
+# Reference: docs/original.md#non-finite-loss
 def metrics(config: RunConfig, log=print) -> dict:
     """--mode=3: encodes the dataset, computes every metric, writes
     ``<run>/metrics.json`` (and the MI heatmap) and prints a table.

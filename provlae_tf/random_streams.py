@@ -33,6 +33,7 @@ INFORMATION_NOISE = 401
 INFORMATION_QUERIES = 402
 
 
+# Reference: docs/original.md#sampling-noise
 def generator(seed: int, stream: int, *more: int) -> np.random.Generator:
     """The generator of one named stream (and optional sub-stream numbers)."""
     return np.random.default_rng([int(seed), int(stream), *map(int, more)])
@@ -55,6 +56,7 @@ def training_subset(total: int, size: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(total, size, replace=False))
 
 
+# Reference: docs/original.md#data-order
 def epoch_order(seed: int, stage: int, epoch: int,
                 num_examples: int) -> np.ndarray:
     """The data order of one epoch: a permutation keyed by (seed, stage, epoch)."""

@@ -17,6 +17,7 @@ from provlae_tf.config import RunConfig
 from provlae_tf.train.trainer import StageEnd
 
 
+# Reference: docs/original.md#stage-end-images
 def stage_end_actions(config: RunConfig) -> list[Callable[[StageEnd], None]]:
     """The stage-end actions of a run with ``config``."""
     actions = [lambda end: write_stage_images(config, end)]
@@ -25,6 +26,7 @@ def stage_end_actions(config: RunConfig) -> list[Callable[[StageEnd], None]]:
     return actions
 
 
+# Reference: docs/original.md#stage-end-images
 def write_stage_images(config: RunConfig, end: StageEnd) -> None:
     """The stage's traversal and resampling grids, and the training curves."""
     from provlae_tf import viz

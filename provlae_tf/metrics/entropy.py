@@ -8,10 +8,11 @@ the entropy of latent ``j`` under the aggregate posterior
 
     H(z_j) ~= mean_s [ log |R| - logsumexp_{n in R} log N(z_{s j}; mu_nj, sigma_nj) ]
 
-Reference: pro-VLAE's metric code (after Chen et al.) draws the subsample as
-the first ``S`` entries of a random permutation of ``R``, so ``S`` becomes
-``|R|`` when the rows are fewer; the sum runs over every row of ``R``,
-the subsampled rows included.
+Reference: docs/original.md#mig-estimator
+pro-VLAE's metric code (after Chen et al.) draws the subsample as the first
+``S`` entries of a random permutation of ``R``, so ``S`` becomes ``|R|``
+when the rows are fewer; the sum runs over every row of ``R``, the
+subsampled rows included.
 
 Posterior parameters are stored as in the original, ``params[..., 0]`` the mean
 and ``params[..., 1]`` the log standard deviation (not the log variance: see
@@ -37,6 +38,7 @@ def params_from_mean_logvar(mean: np.ndarray,
     return np.stack([mean, 0.5 * np.asarray(logvar, np.float64)], axis=-1)
 
 
+# Reference: docs/original.md#mig-estimator
 def draw_subsample(num_rows: int, num_samples: int,
                    rng: np.random.Generator) -> np.ndarray:
     """``min(num_samples, num_rows)`` distinct positions in ``range(num_rows)``."""
@@ -54,6 +56,7 @@ def log_aggregate_density(queries: np.ndarray, means: np.ndarray,
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
+# Reference: docs/original.md#mig-estimator
 def subsample_entropies(samples: np.ndarray, params: np.ndarray,
                         rows: Optional[np.ndarray], subsample: np.ndarray,
                         method: str = "fast", rtol: float = 1e-9

@@ -213,6 +213,7 @@ def _sigma_bands(means, log_sigmas, band_ratio):
             for start, stop in zip(edges[:-1], edges[1:])]
 
 
+# Reference: docs/original.md#mig-estimator
 def log_mixture_fast(queries: np.ndarray, means: np.ndarray,
                      log_sigmas: np.ndarray, *, rtol: float = 1e-9,
                      cutoff: float = 7.0, band_ratio: float = 1.5,

@@ -1,7 +1,10 @@
 """Metrics per ladder: the latent columns of one ladder of a concatenated code.
 
 Codes are concatenated ladder 1 (the bottom) first, ``z_dim`` columns per
-ladder, ``K = num_ladders * z_dim`` columns in all (original-code.md, section 8).
+ladder, ``K = num_ladders * z_dim`` columns in all, as in the original's
+metric code.
+
+Reference: docs/original.md#per-ladder-mig
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 
+# Reference: docs/original.md#per-ladder-mig
 def ladder_columns(ladder: int, z_dim: int, num_ladders: int) -> np.ndarray:
     """Column indices of ``ladder`` (1 = bottom .. ``num_ladders`` = top)."""
     if not 1 <= ladder <= num_ladders:

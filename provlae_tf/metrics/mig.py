@@ -1,6 +1,6 @@
 """MIG (Chen et al. 2018) and MIG-sup (pro-VLAE) from estimated entropies.
 
-The original pro-VLAE evaluation, step by step (original-code.md section 8):
+The original pro-VLAE evaluation, step by step:
 
 1. marginal entropies ``H(z_j)`` over all rows (``entropy.py``);
 2. for each factor ``k`` and each of its values ``v``, ``H(z_j | v_k = v)``
@@ -12,9 +12,13 @@ The original pro-VLAE evaluation, step by step (original-code.md section 8):
    MIG-sup = mean over active latents of (largest - second largest MI over
    factors). Active: variance over the rows of the posterior means > 1e-2.
 
-Reference: the clamping applies to the MI values before the gaps are taken
-(the fixture's MIG-sup is reproduced only that way); the variance is the
-unbiased one (``ddof=1``, torch's default).
+Reference: docs/original.md#mig-estimator
+Reference: docs/original.md#mig-clamping
+The clamping applies to the MI values before the gaps are taken (a recorded
+run of the original gives its MIG-sup only that way).
+
+Reference: docs/original.md#active-units
+The variance is the unbiased one (``ddof=1``, torch's default).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 from provlae_tf.metrics.entropy import draw_subsample, subsample_entropies
 
+# Reference: docs/original.md#active-units
 ACTIVE_VARIANCE = 1e-2
 
 
@@ -56,6 +61,7 @@ class MigResult:
     call_entropies: np.ndarray
 
 
+# Reference: docs/original.md#active-units
 def active_units(means: np.ndarray,
                  threshold: float = ACTIVE_VARIANCE) -> tuple:
     """``(indices, variances)``: latents whose mean varies more than threshold."""
@@ -106,6 +112,8 @@ def top_two_gap(values: np.ndarray, axis: int) -> np.ndarray:
     return np.take(top, 0, axis) - np.take(top, 1, axis)
 
 
+# Reference: docs/original.md#mig-clamping
+# Reference: docs/original.md#mig-sup-no-active
 def gap_scores(mi_normed: np.ndarray, active: np.ndarray) -> tuple:
     """``(MIG, MIG-sup)`` from the normalised MI ``(F, K)``, clamped at 0."""
     clamped = np.maximum(mi_normed, 0.0)
@@ -116,6 +124,7 @@ def gap_scores(mi_normed: np.ndarray, active: np.ndarray) -> tuple:
     return mig, mig_sup
 
 
+# Reference: docs/original.md#mig-estimator
 def estimate_mig(samples: np.ndarray, params: np.ndarray,
                  factors: np.ndarray, factor_sizes: Sequence[int], *,
                  factor_indices: Optional[Sequence[int]] = None,

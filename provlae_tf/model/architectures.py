@@ -1,7 +1,7 @@
 """The original's two ladder architectures, as data.
 
 "small" (L = 3) is used for dSprites, 3DShapes and MNIST; "celeba" (L = 4)
-for CelebA. See ``original-code.md`` §2 and §3 for the tables these mirror.
+for CelebA; docs/original.md describes both as the original builds them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from provlae_tf.model.ladder_blocks import (LadderGenerator, LadderHead,
 from provlae_tf.model.scoped_layers import BlockStyle
 
 
+# Reference: docs/original.md#log-variance-clip
 @dataclasses.dataclass(frozen=True)
 class Architecture:
     """What distinguishes the two original networks besides their layers.
@@ -38,13 +39,18 @@ class Architecture:
 
 
 SMALL = Architecture("small", NUM_LADDERS["small"], False, False)
-# Reference: the clip to [-100, 3] exists only in the CelebA model.
+# Reference: docs/original.md#celeba-architecture
+# Reference: docs/original.md#log-variance-clip
+# Reference: docs/original.md#celeba-encoder-fade
+# The clip to [-100, 3] and the encoder fade off-by-one exist only in the
+# CelebA model.
 CELEBA = Architecture("celeba", NUM_LADDERS["celeba"], True, True)
 ARCHITECTURES = {a.name: a for a in (SMALL, CELEBA)}
 
 
+# Reference: docs/original.md#small-architecture
 def build_small(z_dim: int, channels: int, bn_epsilon: float):
-    """Scopes of the "small" network: ELU, 32 filters, fc 256 (§2)."""
+    """Scopes of the "small" network: ELU, 32 filters, fc 256."""
     style = BlockStyle(tf.nn.elu, bn_epsilon)
     trunk = [TrunkBlock(f"qh{l}", 32, style) for l in (1, 2, 3)]
     ladders = {l: LadderHead(f"qladder{l}", [(32, 2, True)], [(256, True)],
@@ -58,7 +64,7 @@ def build_small(z_dim: int, channels: int, bn_epsilon: float):
 
 
 def build_celeba(z_dim: int, channels: int, bn_epsilon: float):
-    """Scopes of the "celeba" network: leaky ReLU, 64..512 filters (§3)."""
+    """Scopes of the "celeba" network: leaky ReLU, 64..512 filters."""
     style = BlockStyle(functools.partial(tf.nn.leaky_relu, alpha=0.2),
                      bn_epsilon)
     trunk = [TrunkBlock(f"qh{l}", f, style)
@@ -79,7 +85,8 @@ def build_celeba(z_dim: int, channels: int, bn_epsilon: float):
                            [(512, 1, True), (256, 2, True)], style),
         2: LadderGenerator("gen2", [(8 * 8 * 256, True)], (8, 8, 256),
                            [(128, 2, True), (64, 1, True)], style),
-        # Reference: gen1 has activations but no "BN" at all.
+        # Reference: docs/original.md#celeba-architecture
+        # gen1 has activations but no "BN" at all.
         1: LadderGenerator("gen1", [(16 * 16 * 64, False)], (16, 16, 64),
                            [(64, 2, False)], style),
     }

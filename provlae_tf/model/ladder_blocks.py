@@ -35,6 +35,7 @@ class TrunkBlock(OriginalScope):
         return self.block(x)
 
 
+# Reference: docs/original.md#small-architecture
 class LadderHead(OriginalScope):
     """``qladder<l>``: maps ``h_l`` to the posterior mean and log-variance of ``z_l``."""
 
@@ -57,6 +58,8 @@ class LadderHead(OriginalScope):
         return self.mean_layer(x), self.log_var_layer(x)
 
 
+# Reference: docs/original.md#small-architecture
+# Reference: docs/original.md#progressive-stages
 class LadderGenerator(OriginalScope):
     """``gen<l>``: turns ``z_l`` (and the feature map from above) into ``g_l``.
 

@@ -1,9 +1,11 @@
 """The explicit table between the original's TF1 variable names and our variables.
 
-Original names are ``vae_ladder/<scope>/<layer>/<param>`` (original-code.md
-§7). Our scopes and layers carry the same names by construction
-(:class:`~provlae_tf.model.scoped_layers.OriginalScope`), so the table is built by
-walking the model, not by parsing Keras' variable names.
+Original names are ``vae_ladder/<scope>/<layer>/<param>``. Our scopes and
+layers carry the same names by construction
+(:class:`~provlae_tf.model.scoped_layers.OriginalScope`), so the table is
+built by walking the model, not by parsing Keras' variable names.
+
+Reference: docs/original.md#variable-names
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import tensorflow as tf
 from provlae_tf.model.scoped_layers import FrozenStatsBatchNorm
 
 ROOT_SCOPE = "vae_ladder"
-# Reference: moving statistics exist in original checkpoints but are never
-# updated (always mean 0, variance 1); our frozen "BN" has no variables for them.
+# Reference: docs/original.md#frozen-batch-norm
+# Moving statistics exist in original checkpoints but are never updated
+# (always mean 0, variance 1); our frozen "BN" has no variables for them.
 FROZEN_STATISTICS = {"moving_mean": 0.0, "moving_variance": 1.0}
 
 
@@ -25,6 +28,7 @@ def scopes(model) -> list:
             + [model.generators[i] for i in top_down] + [model.pixels])
 
 
+# Reference: docs/original.md#variable-names
 def original_variable_table(model) -> dict[str, tf.Variable]:
     """Maps every original trainable variable name to our variable.
 
@@ -44,6 +48,7 @@ def original_variable_table(model) -> dict[str, tf.Variable]:
     return table
 
 
+# Reference: docs/original.md#frozen-batch-norm
 def frozen_statistics_table(model) -> dict[str, tuple[tuple[int, ...], float]]:
     """Original names of the never-updated BN moving statistics.
 

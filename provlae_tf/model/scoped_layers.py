@@ -20,7 +20,8 @@ from provlae_tf.constants import BN_EPSILON
 class FrozenStatsBatchNorm(keras.layers.Layer):
     """The original's "batch normalisation": an affine map with fixed statistics.
 
-    Reference: the original calls ``tf.layers.batch_normalization`` without
+    Reference: docs/original.md#frozen-batch-norm
+    The original calls ``tf.layers.batch_normalization`` without
     ``training=True`` and never runs its update ops, so the layer always
     normalises with moving mean 0 and moving variance 1. What it computes is
     therefore ``gamma * x / sqrt(1 + eps) + beta`` with learned ``gamma``
@@ -50,6 +51,7 @@ class FrozenStatsBatchNorm(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+# Reference: docs/original.md#initialisation
 def conv(filters: int, strides: int, name: str) -> keras.layers.Layer:
     """A 4x4 'same' convolution with bias, glorot-uniform kernel, zero bias."""
     return keras.layers.Conv2D(
@@ -57,6 +59,7 @@ def conv(filters: int, strides: int, name: str) -> keras.layers.Layer:
         kernel_initializer="glorot_uniform", bias_initializer="zeros")
 
 
+# Reference: docs/original.md#initialisation
 def deconv(filters: int, strides: int, name: str) -> keras.layers.Layer:
     """A 4x4 'same' transposed convolution (kernel stored [h, w, out, in])."""
     return keras.layers.Conv2DTranspose(
@@ -64,6 +67,7 @@ def deconv(filters: int, strides: int, name: str) -> keras.layers.Layer:
         kernel_initializer="glorot_uniform", bias_initializer="zeros")
 
 
+# Reference: docs/original.md#initialisation
 def dense(units: int, name: str) -> keras.layers.Layer:
     """A fully connected layer with bias, glorot-uniform kernel, zero bias."""
     return keras.layers.Dense(
@@ -79,6 +83,7 @@ class BlockStyle:
     bn_epsilon: float = BN_EPSILON
 
 
+# Reference: docs/original.md#variable-names
 class OriginalScope(keras.layers.Layer):
     """A stack of layers that mirrors one TF1 variable scope of the original.
 
@@ -131,7 +136,8 @@ class OriginalScope(keras.layers.Layer):
 class ActBlock:
     """``BN(act(layer(x)))`` or ``act(layer(x))``: the original's block order.
 
-    Reference: the original applies the activation BEFORE its "BN".
+    Reference: docs/original.md#activation-before-bn
+    The original applies the activation BEFORE its "BN".
     """
 
     def __init__(self, layer, activation, bn=None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 
+# Reference: docs/original.md#progressive-stages
 def active_ladders(stage: int, num_ladders: int) -> list[int]:
     """Ladders trained at ``stage``, top first."""
     check_stage(stage, num_ladders)
@@ -26,7 +27,8 @@ def encoder_fade_ladder(stage: int, num_ladders: int,
                         off_by_one: bool) -> Optional[int]:
     """The ladder whose encoder input ``h_l`` is multiplied by alpha.
 
-    Reference: the original CelebA encoder copies the small model's rule
+    Reference: docs/original.md#celeba-encoder-fade
+    The original CelebA encoder copies the small model's rule
     (ladder 4 - stage for stages 2 and 3), one stage early: the ladder that
     really switches on gets no encoder fade and nothing fades at stage 4.
     ``off_by_one`` reproduces that; otherwise the new ladder is faded.
@@ -38,6 +40,7 @@ def encoder_fade_ladder(stage: int, num_ladders: int,
     return ladder if stage >= 2 and ladder >= 1 else None
 
 
+# Reference: docs/original.md#progressive-stages
 def decoder_multiplier_kinds(stage: int, num_ladders: int) -> dict[int, str]:
     """Per ladder below the top: ``"off"`` (x0), ``"fade"`` (x alpha) or ``"on"``."""
     active = set(active_ladders(stage, num_ladders))

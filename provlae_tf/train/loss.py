@@ -17,6 +17,7 @@ class Losses(NamedTuple):
     kl: tf.Tensor  # shape (L,)
 
 
+# Reference: docs/original.md#loss-weights
 def compute_losses(x: tf.Tensor, output, weights: Sequence[float]) -> Losses:
     """``recon + sum_l w_l KL_l`` with every term a batch mean.
 

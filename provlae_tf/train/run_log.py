@@ -23,6 +23,7 @@ def write_scalar(tag: str, value: float, step: int) -> None:
                      metadata=_SCALAR_METADATA)
 
 
+# Reference: docs/original.md#training-log
 class RunLog:
     """Writes text lines to the console and ``--log_file``, scalars to TensorBoard."""
 
@@ -58,6 +59,7 @@ class RunLog:
         self.writer.close()
 
 
+# Reference: docs/original.md#training-log
 def epoch_summary(stage: int, epoch: int, epochs: int, reconstruction: float,
                   kl: Sequence[float], alpha: float, images_per_s: float) -> str:
     """The end-of-epoch line: reconstruction, KL per ladder, alpha."""

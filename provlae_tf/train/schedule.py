@@ -9,6 +9,7 @@ from __future__ import annotations
 from provlae_tf.model.stages import active_ladders
 
 
+# Reference: docs/original.md#fade-in
 def fade_in_alpha(iteration_in_stage: int, duration: int) -> float:
     """``min(1, iter / duration)``; iter restarts at 0 every stage."""
     if duration <= 0:
@@ -16,6 +17,7 @@ def fade_in_alpha(iteration_in_stage: int, duration: int) -> float:
     return min(1.0, iteration_in_stage / duration)
 
 
+# Reference: docs/original.md#loss-weights
 def loss_weights(stage: int, num_ladders: int, beta: float, coff: float,
                  pre_kl: bool) -> list[float]:
     """KL weight per ladder 1..L: beta if active, else coff (pre-KL) or 0."""

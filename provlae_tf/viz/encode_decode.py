@@ -1,7 +1,7 @@
 """Encoding images to latent codes and decoding codes to images, in NumPy.
 
-Everything uses alpha = 1 and the model's current stage (original-code.md §6:
-evaluation and visualisation use alpha = 1). A "code" is a list with one
+Everything uses alpha = 1 and the model's current stage, as the original's
+evaluation and visualisation do. A "code" is a list with one
 array per ladder, ladder 1 (closest to the pixels) first, as
 :meth:`ProVLAE.decode` takes it.
 """
@@ -48,6 +48,7 @@ def posterior(model, x: np.ndarray, rng: np.random.Generator) -> Posterior:
                      [c.sample.numpy() for c in output.ladders])
 
 
+# Reference: docs/original.md#traversals
 def image_code(model, x: np.ndarray, rng: np.random.Generator,
                code_from: str = "sample") -> tuple[list, list]:
     """One image's code and posterior variances.

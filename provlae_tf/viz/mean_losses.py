@@ -1,4 +1,9 @@
-"""Dataset-mean reconstruction loss and KL per ladder (original-code.md §8)."""
+"""Dataset-mean reconstruction loss and KL per ladder (the original's mode 2).
+
+Reference: docs/original.md#mean-losses
+Unlike the original, the mean is exact: every image evaluated counts once
+in the sum and once in the divisor, whatever the batch size.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from provlae_tf.viz import encode_decode
 ProgressFn = Callable[[int, int], None]
 
 
+# Reference: docs/original.md#mean-losses
 def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
                     max_images: Optional[int] = None, seed: int = 0,
                     progress: Optional[ProgressFn] = None) -> dict:

@@ -1,4 +1,7 @@
-"""Reconstructions of random images (original-code.md §8)."""
+"""Reconstructions of random images (the original's mode 2).
+
+Reference: docs/original.md#reconstructions
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class Reconstructions(NamedTuple):
     reconstructions: np.ndarray  # float (n, H, W, C), sigmoid of the logits
 
 
+# Reference: docs/original.md#reconstructions
 def reconstruct(model, source: ImageSource, rng: np.random.Generator,
                 count: int = NUM_RECONSTRUCTIONS,
                 code_from: str = "mean") -> Reconstructions:

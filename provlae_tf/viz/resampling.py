@@ -1,4 +1,4 @@
-"""Per-ladder resampling (original-code.md §8).
+"""Per-ladder resampling (the original's mode 2).
 
 For ladder l, every cell of an 8x8 grid decodes one image's code with ladder
 l's z redrawn from the prior N(0, I); the other ladders keep the image's
@@ -20,6 +20,7 @@ from provlae_tf.viz import images as images_lib
 GRID_SIZE = 8
 
 
+# Reference: docs/original.md#resampling
 def resampling_codes(base: Sequence[np.ndarray], ladder: int,
                      rng: np.random.Generator,
                      count: int = GRID_SIZE * GRID_SIZE) -> list:
@@ -53,6 +54,7 @@ def resample_ladder(model, base: Sequence[np.ndarray], ladder: int,
     return images_lib.grid(decoded, GRID_SIZE, GRID_SIZE, pad)
 
 
+# Reference: docs/original.md#resampling
 def resample_all(model, base: Sequence[np.ndarray], seed: int,
                  pad: int = 2) -> dict:
     """``{ladder: grid image}`` for every ladder 1..L.

@@ -47,6 +47,7 @@ def _progress_logger(log: Callable[[str], None]):
     return progress
 
 
+# Reference: docs/original.md#reconstructions
 def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
               traverse_from: str = "sample", traverse_image: int = 0,
               max_eval_images: Optional[int] = None,
@@ -148,6 +149,7 @@ def stage_end_images(model, source: ImageSource, seed: int = 0,
     return result
 
 
+# Reference: docs/original.md#stage-end-images
 def write_stage_end(model, source: ImageSource, out_dir: str, stage: int,
                     seed: int = 0, summary_writer=None, step: int = 0) -> dict:
     """Writes :func:`stage_end_images` as ``stage<stage>_<name>.png``.

@@ -1,4 +1,4 @@
-"""Latent traversals (original-code.md §8).
+"""Latent traversals (the original's mode 2).
 
 One image's code is held fixed while one latent dimension sweeps over
 :data:`TRAVERSAL_VALUES`. Ladders are numbered 1..L from the bottom, as in
@@ -20,7 +20,9 @@ import numpy as np
 from provlae_tf.viz import encode_decode
 from provlae_tf.viz import images as images_lib
 
+# Reference: docs/original.md#traversals
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 9)
+# Reference: docs/original.md#selected-latents
 # A latent whose posterior variance is below this is "selected" (in use):
 # the encoder is confident about it, so it carries information about x.
 SELECTION_THRESHOLD = 0.2
@@ -53,6 +55,7 @@ class Traversal(NamedTuple):
     selected: bool
 
 
+# Reference: docs/original.md#traversals
 def latent_order(num_ladders: int, z_dim: int) -> list[Latent]:
     """All latents from the top ladder L down to ladder 1, dims in order."""
     return [Latent(ladder, dim) for ladder in range(num_ladders, 0, -1)
@@ -81,6 +84,7 @@ def traversal_codes(base: Sequence[np.ndarray], latent: Latent,
     return frames
 
 
+# Reference: docs/original.md#selected-latents
 def selected_latents(variances: Sequence[np.ndarray],
                      threshold: float = SELECTION_THRESHOLD) -> list[Latent]:
     """Latents with posterior variance below ``threshold``, top ladder first.
@@ -93,6 +97,7 @@ def selected_latents(variances: Sequence[np.ndarray],
             if variances[latent.ladder - 1][latent.dim] < threshold]
 
 
+# Reference: docs/original.md#traversals
 def traverse(model, base: Sequence[np.ndarray],
              variances: Sequence[np.ndarray],
              values: Sequence[float] = TRAVERSAL_VALUES,
