@@ -39,7 +39,9 @@ def tensors(prefix):
 def test_inspect_reads_shape_and_steps(original_dir):
     info = tf1.inspect(tf1.latest_prefix(original_dir))
     assert (info.architecture, info.z_dim, info.channels) == ("small", 2, 1)
-    assert info.steps == 40  # 20 iterations at stage 1, 20 at stage 2
+    # 20 iterations at stage 1, 20 at stage 2: beta1_power = 0.9^41.
+    assert info.steps.exact == 40 and int(info.steps) == 40
+    assert info.steps.describe() == "40 Adam steps"
     assert tf1.iteration_of(info.prefix) == 20
 
 

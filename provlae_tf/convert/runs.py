@@ -4,6 +4,11 @@ An original checkpoint records the network's shape and Adam's step count,
 but not the stage it finished nor the dataset: those come from
 ``--train_seq`` (as in the original scripts) and ``--dataset`` (guessed
 from the channels and architecture when not given).
+
+Adam's step count is read off its beta powers, which a long run underflows
+(``beta1_power`` is 0.0 after 828 steps): when they cannot tell it, the run
+made from the checkpoint numbers its own steps from 0 and says so, instead
+of inventing a count (training itself goes on exactly as TF1's would).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from provlae_tf.train import checkpoints
 from provlae_tf.train.optimizer import TF1Adam
 
 
+# Reference: docs/original.md#dataset-choice
 def guess_dataset(info: tf1.OriginalCheckpoint) -> str:
     """The dataset an original checkpoint was most likely trained on."""
     if info.architecture == "celeba":
@@ -44,7 +50,7 @@ def resolve_original(config: RunConfig, explicit: Collection[str]) -> RunConfig:
         UserError: a flag contradicts the checkpoint, or --train_seq is
             missing (the checkpoint cannot tell its stage).
     """
-    info = tf1.inspect(tf1.latest_prefix(config.init_from))
+    info = _inspect(tf1.latest_prefix(config.init_from), config)
     for flag, asked, found in (
             ("z_dim", config.model.z_dim, info.z_dim),
             ("architecture", config.model.architecture, info.architecture)):
@@ -85,12 +91,33 @@ def initialise_from_original(config: RunConfig, model, optimizer,
     finished = int(config.train.train_seq) - 1
     state.stage.assign(max(finished, 1))
     state.completed_stages.assign(finished)
-    state.global_step.assign(tf1.inspect(prefix).steps)
+    steps = _inspect(prefix, config).steps
+    state.global_step.assign(first_step(steps))
     skipped = (f"; skipped {len(report.skipped)}: "
                f"{', '.join(report.skipped[:5])}" if report.skipped else "")
     return (f"Initialised from the original checkpoint {prefix} "
-            f"({len(report.loaded)} tensors, {int(state.global_step)} Adam "
-            f"steps), taken as the end of stage {finished}{skipped}.")
+            f"({len(report.loaded)} tensors, {steps.describe()}), taken as "
+            f"the end of stage {finished}{skipped}.{numbering_note(steps)}")
+
+
+def first_step(steps) -> int:
+    """The global step a run made from an original checkpoint starts at: its
+    Adam step count, or 0 when the beta powers cannot tell it."""
+    return steps.exact if steps.exact is not None else 0
+
+
+def numbering_note(steps) -> str:
+    """Says how steps are numbered when the original's count is unknown."""
+    if steps.exact is not None:
+        return ""
+    return (" Adam continues from the stored beta powers as TF1 would; step "
+            "numbers (checkpoints, TensorBoard) count from 0 at this import.")
+
+
+def _inspect(prefix: str, config: RunConfig) -> tf1.OriginalCheckpoint:
+    """``tf1.inspect`` with the run's Adam betas (--adam_beta1/2)."""
+    return tf1.inspect(prefix, config.train.adam_beta1,
+                       config.train.adam_beta2)
 
 
 def check_importable(config: RunConfig) -> None:
@@ -128,25 +155,30 @@ def _training_objects(model_config: ModelConfig):
 
 def original_to_run(directory: str, out_dir: str, train_seq: int,
                     dataset: Optional[str] = None,
-                    restore: str = "strict") -> RunConfig:
+                    restore: str = "strict", adam_beta1: float = 0.9,
+                    adam_beta2: float = 0.999) -> RunConfig:
     """Converts an original directory into a new provlae_tf run directory.
 
     The run ends at stage ``train_seq`` (the stage the original run trained),
-    so ``--train_seq=train_seq+1`` continues it.
+    so ``--train_seq=train_seq+1`` continues it. Its global step is Adam's
+    step count, or 0 when the beta powers cannot tell it (the beta powers
+    themselves are copied bit for bit either way).
     """
     prefix = tf1.latest_prefix(directory)
-    info = tf1.inspect(prefix)
     explicit = {"dataset"} if dataset else set()
     config = resolve_original(RunConfig(
         os.path.abspath(out_dir), data=DataConfig(dataset or "dsprites"),
-        train=TrainConfig(train_seq=str(train_seq)),
+        train=TrainConfig(train_seq=str(train_seq), adam_beta1=adam_beta1,
+                          adam_beta2=adam_beta2),
         init_from=os.path.abspath(directory), restore=restore), explicit)
+    info = _inspect(prefix, config)
     model, optimizer, state = _training_objects(config.model)
     tf1.import_original(prefix, model, optimizer, restore)
+    step = first_step(info.steps)
     for var, value in ((state.stage, train_seq),
                        (state.completed_stages, train_seq),
                        (state.step_in_stage, tf1.iteration_of(prefix)),
-                       (state.global_step, info.steps)):
+                       (state.global_step, step)):
         var.assign(value)
     with checkpoints.staged_directory(out_dir) as tmp:
         config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
@@ -156,7 +188,7 @@ def original_to_run(directory: str, out_dir: str, train_seq: int,
         ckpt = checkpoints.training_checkpoint(model, optimizer, state)
         tf.train.CheckpointManager(
             ckpt, checkpoints.checkpoint_prefix_dir(tmp), 1,
-            checkpoint_name="ckpt").save(checkpoint_number=info.steps)
+            checkpoint_name="ckpt").save(checkpoint_number=step)
         checkpoints.write_stage_snapshot(ckpt, tmp, train_seq)
     return config
 
@@ -176,6 +208,7 @@ def run_to_original(run_dir: str, out_dir: str) -> str:
     model, optimizer, state = _training_objects(config.model)
     checkpoints.training_checkpoint(model, optimizer, state).restore(
         latest).assert_existing_objects_matched()
-    # Reference: the original names checkpoints by the iteration in the stage.
+    # Reference: docs/original.md#checkpoint-naming
+    # The original names checkpoints by the iteration in the stage.
     return tf1.export_original(model, optimizer, out_dir,
                                int(state.step_in_stage))

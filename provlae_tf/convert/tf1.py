@@ -4,7 +4,7 @@ An original run directory holds a TF1 ``checkpoint`` state file and
 ``checkpoint-<iter>.index`` / ``.data-*`` written by ``tf.train.Saver``, with
 variables named ``vae_ladder/<scope>/<layer>/<param>``, Adam slots
 ``<var>/Adam`` and ``<var>/Adam_1`` and the scalars ``beta1_power`` /
-``beta2_power`` (original-code.md §7). The name table is explicit
+``beta2_power``. The name table is explicit
 (:mod:`provlae_tf.model.naming`); nothing is matched by guesswork unless
 ``restore="optimistic"`` asks for the original's own fallback.
 """
@@ -12,7 +12,6 @@ variables named ``vae_ladder/<scope>/<layer>/<param>``, Adam slots
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from typing import Union
 
@@ -23,6 +22,7 @@ from provlae_tf.errors import UserError
 from provlae_tf.model.naming import (frozen_statistics_table,
                                      original_variable_table)
 from provlae_tf.train.checkpoints import staged_directory
+from provlae_tf.train.optimizer import AdamSteps, steps_from_powers
 
 STATE_FILE = "checkpoint"
 RESTORE_MODES = ("strict", "optimistic")
@@ -41,14 +41,18 @@ class OriginalCheckpoint:
         architecture: ``"small"`` or ``"celeba"``.
         z_dim: latent dimensions per ladder.
         channels: image channels.
-        steps: Adam updates taken (from ``beta1_power``; 0 if absent).
+        steps: Adam updates taken, as the beta powers record them:
+            ``steps.exact`` is None when they cannot tell (``beta1_power``
+            underflows to 0.0 after 828 updates; see
+            :func:`~provlae_tf.train.optimizer.steps_from_powers`), with a
+            lower bound in ``steps.at_least``; 0 without Adam state.
     """
 
     prefix: str
     architecture: str
     z_dim: int
     channels: int
-    steps: int
+    steps: AdamSteps
 
     def describe(self) -> str:
         return (f"architecture {self.architecture}, z_dim {self.z_dim}, "
@@ -101,8 +105,13 @@ def iteration_of(prefix: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def inspect(prefix: str) -> OriginalCheckpoint:
-    """Reads the architecture, z_dim, channels and step count of a checkpoint."""
+def inspect(prefix: str, beta1: float = 0.9,
+            beta2: float = 0.999) -> OriginalCheckpoint:
+    """Reads the architecture, z_dim, channels and step count of a checkpoint.
+
+    ``beta1``/``beta2`` are the Adam betas its powers were made with (the
+    original's defaults unless --adam_beta1/--adam_beta2 say otherwise).
+    """
     shapes = _list_shapes(prefix)
     architecture = ("celeba" if "vae_ladder/qh4/conv2d/kernel" in shapes
                     else "small")
@@ -110,17 +119,22 @@ def inspect(prefix: str) -> OriginalCheckpoint:
     if any(name not in shapes for name in needed):
         raise UserError(f"{prefix}: not a pro-VLAE checkpoint (no "
                         f"{' or '.join(n for n in needed if n not in shapes)}).")
-    steps = 0
+    steps = AdamSteps(0)
     if "beta1_power" in shapes:
-        power = float(_reader(prefix).get_tensor("beta1_power"))
-        # Reference §7: beta1_power = 0.9^(1 + steps).
-        steps = max(0, int(round(math.log(power) / math.log(0.9))) - 1)
+        # Reference: docs/original.md#adam-state-across-stages
+        # beta_power = beta^(1 + steps), in float32 (0.0 once it
+        # underflows); read as stored, never through a logarithm.
+        powers = _read(prefix, [n for n in ("beta1_power", "beta2_power")
+                                if n in shapes])
+        steps = steps_from_powers(powers["beta1_power"],
+                                  powers.get("beta2_power"), beta1, beta2)
     return OriginalCheckpoint(prefix, architecture,
                               int(shapes[_TOP_MEAN_KERNEL[architecture]][-1]),
                               int(shapes["vae_ladder/qh1/conv2d/kernel"][2]),
                               steps)
 
 
+# Reference: docs/original.md#variable-names
 def original_tensors(model, optimizer=None) -> dict[str, Union[tf.Variable, float]]:
     """Every original checkpoint name mapped to our variable or a constant.
 
@@ -147,6 +161,7 @@ def _shape_of(model, name: str, target) -> tuple:
     return frozen_statistics_table(model)[name][0]
 
 
+# Reference: docs/original.md#optimistic-restore
 def import_original(prefix: str, model, optimizer=None,
                     restore: str = "strict") -> ImportReport:
     """Loads an original checkpoint into ``model`` (and ``optimizer``).
@@ -214,12 +229,13 @@ def _mismatch_message(prefix: str, model, problems: list[str]) -> str:
     except UserError:
         found = ""
     ours = OriginalCheckpoint("", config.architecture, config.z_dim,
-                              config.channels, 0).describe()
+                              config.channels, AdamSteps(0)).describe()
     return (f"{prefix} does not match the model ({ours}):\n  {listed}{more}\n{found} Use the checkpoint's own "
             "settings, or --restore=optimistic to load only what matches "
             "(as the original's fallback does).")
 
 
+# Reference: docs/original.md#checkpoint-naming
 def export_original(model, optimizer, out_dir: str, step: int) -> str:
     """Writes an original-layout TF1 checkpoint ``out_dir/checkpoint-<step>``.
 
