@@ -14,8 +14,9 @@ from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.train import checkpoints
 
 
-def load_checkpoint(path: str, stage: Optional[int] = None
-                    ) -> tuple[ProVLAE, RunConfig]:
+# Reference: docs/original.md#evaluation-stage
+def load_checkpoint(path: str, stage: Optional[int] = None,
+                    restore: str = "strict") -> tuple[ProVLAE, RunConfig]:
     """Loads the model of a provlae_tf run directory.
 
     Args:
@@ -25,6 +26,9 @@ def load_checkpoint(path: str, stage: Optional[int] = None
         stage: load the snapshot taken when that stage finished; default the
             latest checkpoint. Required for original directories, which do
             not record their stage (the ``--train_seq`` that wrote them).
+        restore: original directories: ``"strict"`` (every variable mapped)
+            or ``"optimistic"`` (the original's fallback: what matches by
+            name and shape, the rest left at its initialisation).
 
     Returns:
         ``(model, config)``; the model's stage is the checkpoint's stage.
@@ -33,7 +37,7 @@ def load_checkpoint(path: str, stage: Optional[int] = None
         UserError: no run or no such checkpoint in ``path``.
     """
     if tf1.is_original_directory(path):
-        return runs.load_original(path, stage)
+        return runs.load_original(path, stage, restore)
     config = load_run_config(path)
     if config is None:
         raise UserError(f"{path}: no config.json; expected a provlae_tf run "

@@ -118,12 +118,11 @@ def main(argv) -> None:
         _configure_devices(config.gpu_usage)
         if config.mode == "train":
             train(config)
-        elif config.mode == "visualize":
-            from provlae_tf import modes
-            modes.visualize(config)
         else:
             from provlae_tf import modes
-            modes.metrics(config)
+            evaluate = (modes.visualize if config.mode == "visualize"
+                        else modes.metrics)
+            evaluate(config, dataset_given=FLAGS["dataset"].present > 0)
     except UserError as e:
         print(f"provlae_tf: {e}", file=sys.stderr)
         sys.exit(130 if isinstance(e, Interrupted) else 1)

@@ -1,7 +1,9 @@
 """--mode=2 (visualize) and --mode=3 (metrics) on a run directory.
 
-Both load the run's latest checkpoint (or an original TF1 directory, whose
-stage comes from ``--train_seq``) and write under ``--checkpoint_dir``.
+Both load a run's checkpoint (the stage-k snapshot with ``--train_seq=k``,
+else the latest; or an original TF1 directory, whose stage comes from
+``--train_seq`` and whose variables are matched per ``--restore``) and write
+under ``--checkpoint_dir``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from provlae_tf import random_streams
 from provlae_tf.config import RunConfig, load_run_config
-from provlae_tf.constants import FACTORISED_DATASETS
+from provlae_tf.constants import CHANNELS, FACTORISED_DATASETS
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import load_json, save_json
@@ -22,39 +24,81 @@ from provlae_tf.progress import ProgressBar, throttled
 
 
 # Reference: docs/original.md#evaluation-stage
-def load_run(config: RunConfig):
+def load_run(config: RunConfig, dataset_given: bool = False):
     """The model of ``config.checkpoint_dir`` and the config to evaluate with.
 
-    The saved config decides the dataset and model; the command line still
-    chooses ``--data_dir`` and the evaluation options.
+    ``--train_seq=k`` evaluates the snapshot taken when stage k finished
+    (or the latest checkpoint, when it is still in stage k); ``all`` the
+    latest checkpoint. An original TF1 directory needs ``--train_seq=k``
+    (it does not record its stage) and is read with ``--restore``.
+
+    The saved config decides the dataset and model (for an original
+    directory: ``--dataset`` when ``dataset_given``, else a guess from the
+    checkpoint); the command line still chooses ``--data_dir`` and the
+    evaluation options.
     """
     from provlae_tf.api import load_checkpoint
     run_dir = config.checkpoint_dir
+    stage = (None if config.train.train_seq == "all"
+             else int(config.train.train_seq))
     if os.path.isdir(run_dir) and tf1.is_original_directory(run_dir):
-        if config.train.train_seq == "all":
+        if stage is None:
             raise UserError(
                 f"--train_seq: {run_dir} is an original TF1 checkpoint, which "
                 "does not record its stage; give --train_seq=k (the stage "
                 "that run trained).")
-        model, saved = load_checkpoint(run_dir, stage=int(config.train.train_seq))
+        model, saved = load_checkpoint(run_dir, stage=stage,
+                                       restore=config.restore)
+        if dataset_given:
+            if CHANNELS[config.data.dataset] != model.config.channels:
+                raise UserError(
+                    f"--dataset={config.data.dataset}: "
+                    f"{CHANNELS[config.data.dataset]}-channel images, but "
+                    f"the original checkpoint in {run_dir} has "
+                    f"{model.config.channels}.")
+            saved = dataclasses.replace(saved, data=config.data)
     elif load_run_config(run_dir) is None:
         raise UserError(f"--checkpoint_dir={run_dir}: no provlae_tf run or "
                         "original checkpoint there; train first.")
     else:
-        model, saved = load_checkpoint(run_dir)
+        model, saved = _load_stage(run_dir, stage, load_checkpoint)
     data = dataclasses.replace(saved.data, data_dir=config.data.data_dir)
     return model, dataclasses.replace(saved, checkpoint_dir=run_dir,
                                       data=data, eval=config.eval)
 
 
+def _load_stage(run_dir: str, stage, load_checkpoint):
+    """Our run's stage-``stage`` snapshot, or its latest checkpoint when that
+    is at ``stage`` (a stage still training) or ``stage`` is None."""
+    from provlae_tf.train import checkpoints
+    if stage is None:
+        return load_checkpoint(run_dir)
+    if os.path.exists(os.path.join(
+            checkpoints.stage_snapshot_dir(run_dir, stage), "ckpt.index")):
+        return load_checkpoint(run_dir, stage=stage)
+    model, saved = load_checkpoint(run_dir)
+    if model.stage == stage:
+        return model, saved
+    finished = [s for s in range(1, model.num_ladders + 1) if os.path.exists(
+        os.path.join(checkpoints.stage_snapshot_dir(run_dir, s),
+                     "ckpt.index"))]
+    raise UserError(
+        f"--train_seq={stage}: {run_dir} has no snapshot of stage {stage} "
+        f"and its latest checkpoint is at stage {model.stage}; finished "
+        f"stages: {', '.join(map(str, finished)) or 'none'} (or leave "
+        "--train_seq out for the latest checkpoint).")
+
+
 # Reference: docs/original.md#output-layout
-def visualize(config: RunConfig, log=print) -> dict:
-    """Writes the original's mode-2 outputs (and plots) for the run's stage."""
+def visualize(config: RunConfig, log=print, dataset_given: bool = False
+              ) -> dict:
+    """Writes the original's mode-2 outputs (and plots) for the run's stage
+    (see :func:`load_run` for which checkpoint is evaluated)."""
     from provlae_tf import viz
     from provlae_tf.data.registry import load_source
     from provlae_tf.metrics.information_flow import read_information
     from provlae_tf.viz import information_flow, plots
-    model, run = load_run(config)
+    model, run = load_run(config, dataset_given)
     source = load_source(run.data.dataset, run.data.data_dir,
                          run.data.max_examples, run.train.seed, log)
     if run.eval.traverse_image >= source.num_examples:
@@ -96,7 +140,8 @@ METRICS_FILE = "metrics.json"
 
 
 # Reference: docs/original.md#non-finite-loss
-def metrics(config: RunConfig, log=print) -> dict:
+def metrics(config: RunConfig, log=print, dataset_given: bool = False
+            ) -> dict:
     """--mode=3: encodes the dataset, computes every metric, writes
     ``<run>/metrics.json`` (and the MI heatmap) and prints a table.
 
@@ -106,7 +151,7 @@ def metrics(config: RunConfig, log=print) -> dict:
     """
     from provlae_tf.data import registry
     from provlae_tf.metrics import encoding, scorecard
-    model, run = load_run(config)
+    model, run = load_run(config, dataset_given)
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
     if dataset in FACTORISED_DATASETS:
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
