@@ -20,10 +20,11 @@ from provlae_tf.flags import define_flags
 FLAGS = flags.FLAGS
 # The directory, the stage (--to=tf2: the stage the original run trained; its
 # checkpoint does not record it), the dataset (--to=tf2; default: guessed
-# from the checkpoint's channels and architecture) and the variable matching
-# mean what they mean for training.
+# from the checkpoint's channels and architecture), the variable matching and
+# Adam's betas (which tell the step count from the stored beta powers) mean
+# what they mean for training.
 define_flags(FLAGS, names=("checkpoint_dir", "train_seq", "dataset",
-                           "restore"))
+                           "restore", "adam_beta1", "adam_beta2"))
 flags.DEFINE_enum("to", None, ("tf1", "tf2"),
                   "tf1: write one of our runs in the original layout; tf2: "
                   "make a provlae_tf run of an original checkpoint.")
@@ -48,8 +49,9 @@ def main(argv) -> None:
                                 " the checkpoint does not record it).")
             stage = int(FLAGS.train_seq)
             dataset = FLAGS.dataset if FLAGS["dataset"].present else None
-            config = runs.original_to_run(FLAGS.checkpoint_dir, FLAGS.out_dir,
-                                          stage, dataset, FLAGS.restore)
+            config = runs.original_to_run(
+                FLAGS.checkpoint_dir, FLAGS.out_dir, stage, dataset,
+                FLAGS.restore, FLAGS.adam_beta1, FLAGS.adam_beta2)
             print(f"Wrote the provlae_tf run {FLAGS.out_dir} (dataset "
                   f"{config.data.dataset}, end of stage {stage}); "
                   f"continue it with --checkpoint_dir={FLAGS.out_dir} "
