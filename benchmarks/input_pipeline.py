@@ -25,7 +25,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from train_throughput import measure  # noqa: E402  (benchmarks/ sibling)
 
-from provlae_tf.data import dsprites, loaders, pipeline, shapes3d  # noqa: E402
+from provlae_tf.data import (celeba, dsprites, mnist, pipeline,  # noqa: E402
+                             shapes3d)
 from provlae_tf.data.sources import ArraySource  # noqa: E402
 from provlae_tf.random_streams import epoch_order  # noqa: E402
 
@@ -42,7 +43,7 @@ def make_source(name: str, workdir: str):
     if name == "mnist":
         digits = np.random.default_rng(0).integers(0, 256, (60000, 28, 28),
                                                    dtype=np.uint8)
-        return ArraySource("mnist", loaders.mnist_to_64(digits), 255)
+        return ArraySource("mnist", mnist.mnist_to_64(digits), 255)
     from PIL import Image
     folder = os.path.join(workdir, "celeba")
     os.makedirs(folder)
@@ -51,7 +52,7 @@ def make_source(name: str, workdir: str):
         pixels = rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(os.path.join(folder, f"{i + 1:06d}.jpg"),
                                      quality=90)
-    return loaders.CelebAFolder(folder)
+    return celeba.CelebAFolder(folder)
 
 
 def pipeline_rate(source, batch: int, seconds: float) -> float:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from provlae_tf.data import dsprites, loaders, mnist_sample, pipeline, registry
+from provlae_tf.data import (celeba, dsprites, dsprites_npz, mnist_sample,
+                             pipeline, registry, shapes3d_h5)
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.data.sources import SubsetSource
 from provlae_tf.errors import UserError
@@ -30,7 +31,7 @@ def test_dsprites_npz(tmp_path):
     path = tmp_path / "d.npz"
     # A pickled metadata entry, as in DeepMind's file, is never unpickled.
     arrays = write_dsprites(path, metadata=np.array([{"a": 1}], dtype=object))
-    source = loaders.load_dsprites_npz(str(path))
+    source = dsprites_npz.load_dsprites_npz(str(path))
     assert (source.num_examples, source.image_shape, source.max_value) == \
         (10, (64, 64, 1), 1)
     batch = source.images(np.array([3, 1]))
@@ -50,17 +51,17 @@ def test_dsprites_npz_bad_arrays(tmp_path, overrides, message):
     write_dsprites(path, **overrides)
     with pytest.raises(UserError, match=message.replace("(", r"\(")
                        .replace(")", r"\)")):
-        loaders.load_dsprites_npz(str(path))
+        dsprites_npz.load_dsprites_npz(str(path))
 
 
 def test_dsprites_npz_missing_key_and_garbage(tmp_path):
     path = tmp_path / "d.npz"
     np.savez(path, images=np.zeros((2, 64, 64), np.uint8))
     with pytest.raises(UserError, match="no imgs, latents_classes array"):
-        loaders.load_dsprites_npz(str(path))
+        dsprites_npz.load_dsprites_npz(str(path))
     path.write_bytes(b"not a zip file")
     with pytest.raises(UserError, match=r"not an npz \(zip\) archive"):
-        loaders.load_dsprites_npz(str(path))
+        dsprites_npz.load_dsprites_npz(str(path))
 
 
 def test_registry_uses_the_real_dsprites_file(tmp_path):
@@ -84,7 +85,7 @@ def write_h5(path, images, labels):
 def test_shapes3d_h5(tmp_path):
     images = RNG.integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
     write_h5(tmp_path / "3dshapes.h5", images, np.zeros((5, 6)))
-    source = loaders.load_shapes3d_h5(str(tmp_path / "3dshapes.h5"))
+    source = shapes3d_h5.load_shapes3d_h5(str(tmp_path / "3dshapes.h5"))
     assert (source.num_examples, source.image_shape, source.max_value) == \
         (5, (64, 64, 3), 255)
     np.testing.assert_array_equal(source.images(np.array([4, 0])),
@@ -95,16 +96,16 @@ def test_shapes3d_h5_errors(tmp_path):
     path = tmp_path / "3dshapes.h5"
     write_h5(path, np.zeros((5, 64, 64, 3), np.float32), np.zeros((5, 6)))
     with pytest.raises(UserError, match="expected uint8"):
-        loaders.load_shapes3d_h5(str(path))
+        shapes3d_h5.load_shapes3d_h5(str(path))
     with h5py.File(path, "w") as f:
         f.create_dataset("images", data=np.zeros((5, 64, 64, 3), np.uint8))
     with pytest.raises(UserError, match="no 'labels' dataset"):
-        loaders.load_shapes3d_h5(str(path))
+        shapes3d_h5.load_shapes3d_h5(str(path))
     write_h5(path, np.zeros((50, 64, 64, 3), np.uint8), np.zeros((50, 6)))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(UserError, match="3dshapes.h5: unreadable or truncated"):
-        loaders.load_shapes3d_h5(str(path))
+        shapes3d_h5.load_shapes3d_h5(str(path))
 
 
 # ---------------------------------------------------------------- CelebA
@@ -115,7 +116,7 @@ def celeba_folder(tmp_path, count=3):
         # Blue outside the crop box, red inside: the crop must keep only red.
         array = np.zeros((218, 178, 3), np.uint8)
         array[..., 2] = 255
-        left, top, right, bottom = loaders.CELEBA_CROP
+        left, top, right, bottom = celeba.CELEBA_CROP
         array[top:bottom, left:right] = (255, 0, 0)
         suffix = "png" if i == count - 1 else "jpg"
         Image.fromarray(array).save(folder / f"{i + 1:06d}.{suffix}")
@@ -156,7 +157,7 @@ def test_celeba_counts_each_image_once(tmp_path, jpgs, pngs, extension,
     for i in range(pngs):
         save_celeba_image(folder / f"{i + 1:06d}.png")
     notices = []
-    source = loaders.load_celeba(str(tmp_path), log=notices.append)
+    source = celeba.load_celeba(str(tmp_path), log=notices.append)
     assert source.num_examples == 4 and source.extension == extension
     assert [f[:6] for f in source.files] == ["000001", "000002", "000003",
                                             "000004"]

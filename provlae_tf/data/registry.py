@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from provlae_tf.data import dsprites, loaders, shapes3d
+from provlae_tf.data import (celeba, dsprites, dsprites_npz, mnist, shapes3d,
+                             shapes3d_h5)
 from provlae_tf.data.base import ImageSource
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.data.sources import SubsetSource
@@ -20,9 +21,9 @@ FACTORISED = {"dsprites": dsprites, "3dshapes": shapes3d}
 # Datasets with an embedded stand-in: the real file's name and loader, the
 # procedural source used without it, and the name the notice gives it.
 _EMBEDDED = {
-    "dsprites": (dsprites.NPZ_FILENAME, loaders.load_dsprites_npz,
+    "dsprites": (dsprites.NPZ_FILENAME, dsprites_npz.load_dsprites_npz,
                  dsprites.ProceduralDSprites, "dSprites"),
-    "3dshapes": (shapes3d.H5_FILENAME, loaders.load_shapes3d_h5,
+    "3dshapes": (shapes3d.H5_FILENAME, shapes3d_h5.load_shapes3d_h5,
                  shapes3d.ProceduralShapes3D, "3D Shapes"),
 }
 
@@ -43,9 +44,9 @@ def load_source(dataset: str, data_dir: str, max_examples: int = 0,
     if dataset in _EMBEDDED:
         source = _file_or_embedded(dataset, data_dir, log)
     elif dataset == "celeba":
-        source = loaders.load_celeba(data_dir, log)
+        source = celeba.load_celeba(data_dir, log)
     elif dataset == "mnist":
-        source = loaders.load_mnist(data_dir, log)
+        source = mnist.load_mnist(data_dir, log)
     else:
         raise UserError(f"--dataset={dataset}: expected one of dsprites, "
                         "3dshapes, celeba, mnist.")
