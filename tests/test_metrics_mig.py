@@ -11,11 +11,13 @@ from provlae_tf.metrics.fast_mixture import log_mixture_fast
 from provlae_tf.metrics.mig import (estimate_mig, factor_value_rows,
                                     gap_scores)
 from provlae_tf.metrics.mixture import log_mixture_brute, log_normal
+from provlae_tf.data import dsprites
 from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.metrics.synthetic import gaussian_code
 from tests.shared_fixtures import fixture_path
 
-DSPRITES_GRID = (3, 6, 40, 32, 32)
+# The code's dSprites grid without the one-valued colour, as the original's.
+DSPRITES_GRID = dsprites.FACTOR_SIZES[1:]
 DSPRITES_FACTORS = (1, 2, 3, 4)  # shape left out, as the original
 
 
@@ -36,7 +38,9 @@ def recorded():
 
 def test_fixture_replay_reproduces_every_call_and_the_scores(recorded):
     ref = recorded["reference"]
+    # The original recorded its run on the grid the code's dSprites has.
     assert tuple(ref["grid"]) == DSPRITES_GRID
+    assert ref["N"] == dsprites.NUM_IMAGES
     result = estimate_mig(recorded["samples"], recorded["params"],
                           all_classes(DSPRITES_GRID), DSPRITES_GRID,
                           factor_indices=DSPRITES_FACTORS,

@@ -148,7 +148,12 @@ def test_largest_objects_fit_the_window():
     for shape in range(4):
         for orientation in (0, 14):
             combo = np.ravel_multi_index((7, shape, orientation), (8, 4, 15))
-            shapes3d_layers.object_table(combo)  # Raises if cut off.
+            _, inverse = shapes3d_layers.object_table(combo)
+            # 255 - alpha: the object covers the middle, not the border.
+            assert inverse.min() == 0, combo
+            for border in (inverse[0], inverse[-1], inverse[:, 0],
+                           inverse[:, -1]):
+                assert np.all(border == 255), combo
 
 
 def test_write_h5_round_trip(tmp_path, source):
