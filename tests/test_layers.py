@@ -8,10 +8,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# import-linter comes with the test extra (pip install -e '.[test]').
 LINT = os.path.join(os.path.dirname(sys.executable), "lint-imports")
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(LINT), reason="import-linter is not installed "
-    "(pip install -e '.[test]')")
 
 
 def lint(tree: str) -> subprocess.CompletedProcess:
