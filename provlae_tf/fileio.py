@@ -55,6 +55,41 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
     return path
 
 
+def check_writable_directory(directory: str, flag: str = "checkpoint_dir"
+                             ) -> None:
+    """Refuses a ``--<flag>`` directory that cannot be created or written.
+
+    Never writes, and needs no TensorFlow (an entry point can call it before
+    loading anything): the directory itself, or the first existing folder
+    above it, must be a directory this user may write to. (The superuser
+    passes permission checks; a read-only file system still fails here, and
+    anything else at the first write, which :func:`atomic_save` reports.)
+
+    Raises:
+        UserError: naming the flag, the offending path and what to do.
+    """
+    path = os.path.abspath(directory)
+    existing = path
+    while not os.path.lexists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:
+            break
+        existing = parent
+    here = f"--{flag}={directory}:"
+    if not os.path.isdir(existing):
+        kind = "a file" if os.path.isfile(existing) else "not a directory"
+        where = "it" if existing == path else existing
+        raise UserError(f"{here} {where} is {kind}; expected a directory "
+                        f"(or a path where one can be created). Choose "
+                        f"another --{flag}.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "the directory" if existing == path else \
+            f"{existing}, where it would be created,"
+        raise UserError(f"{here} {where} is not writable by this user; "
+                        f"expected a writable directory. Fix its permissions "
+                        f"or choose another --{flag}.")
+
+
 def describe_os_error(error: OSError) -> str:
     """'No space left on device', 'Permission denied', ... for one line."""
     return error.strerror or str(error) or type(error).__name__

@@ -26,7 +26,8 @@ import tensorflow as tf
 
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.errors import UserError
-from provlae_tf.fileio import atomic_write_text, describe_os_error
+from provlae_tf.fileio import (atomic_write_text, check_writable_directory,
+                               describe_os_error)
 
 # The rolling checkpoints are ckpt/<CHECKPOINT_NAME>-<global step>.
 CHECKPOINT_NAME = "ckpt"
@@ -38,6 +39,7 @@ _WRITE_ERRORS = (OSError, tf.errors.OpError)
 _READ_ERRORS = (tf.errors.OpError, IndexError, ValueError)
 
 
+# Reference: docs/original.md#resume
 class TrainingState(tf.Module):
     """Where training is: stage, epoch and iteration, and the epoch's data order.
 
@@ -69,15 +71,18 @@ class TrainingState(tf.Module):
                 f"({int(self.step_in_stage)} in the stage)")
 
 
+# Reference: docs/original.md#adam-state-across-stages
 def training_checkpoint(model, optimizer, state) -> tf.train.Checkpoint:
     """The object graph of every provlae_tf checkpoint."""
     return tf.train.Checkpoint(model=model, optimizer=optimizer, state=state)
 
 
+# Reference: docs/original.md#checkpoint-naming
 def checkpoint_prefix_dir(run_dir: str) -> str:
     return os.path.join(run_dir, "ckpt")
 
 
+# Reference: docs/original.md#stage-snapshots
 def stage_snapshot_dir(run_dir: str, stage: int) -> str:
     return os.path.join(run_dir, "stages", f"stage{stage}")
 
@@ -276,6 +281,7 @@ def _reason(error: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+# Reference: docs/original.md#stages-per-command
 def check_stage_order(stages, completed: int, run_dir: str) -> None:
     """Stage k continues from stage k-1, which must be finished in ``run_dir``."""
     first = stages[0]
@@ -288,6 +294,7 @@ def check_stage_order(stages, completed: int, run_dir: str) -> None:
             f"--train_seq={completed + 1} first (or --train_seq=all).")
 
 
+# Reference: docs/original.md#optimistic-restore
 def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
     """Refuses a directory that holds something else; never writes.
 
@@ -319,40 +326,6 @@ def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
             f"--checkpoint_dir={run_dir} holds another model ({diffs}). "
             "Continue it with the same flags, or use a new --checkpoint_dir.")
     return saved
-
-
-def check_writable_directory(run_dir: str, flag: str = "checkpoint_dir"
-                             ) -> None:
-    """Refuses a ``--checkpoint_dir`` that cannot be created or written.
-
-    Never writes: the directory itself, or the first existing folder above
-    it, must be a directory this user may write to. (The superuser passes
-    permission checks; a read-only file system still fails, and so does the
-    first write, see :func:`write_config`.)
-
-    Raises:
-        UserError: naming the flag, the offending path and what to do.
-    """
-    path = os.path.abspath(run_dir)
-    existing = path
-    while not os.path.lexists(existing):
-        parent = os.path.dirname(existing)
-        if parent == existing:
-            break
-        existing = parent
-    here = f"--{flag}={run_dir}:"
-    if not os.path.isdir(existing):
-        kind = "a file" if os.path.isfile(existing) else "not a directory"
-        where = "it" if existing == path else existing
-        raise UserError(f"{here} {where} is {kind}; expected a directory "
-                        f"(or a path where one can be created). Choose "
-                        f"another --{flag}.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        where = "the directory" if existing == path else \
-            f"{existing}, where it would be created,"
-        raise UserError(f"{here} {where} is not writable by this user; "
-                        f"expected a writable directory. Fix its permissions "
-                        f"or choose another --{flag}.")
 
 
 def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
@@ -420,6 +393,7 @@ def staged_directory(out_dir: str, replace: bool = False):
     os.replace(tmp, out_dir)
 
 
+# Reference: docs/original.md#stage-snapshots
 def write_stage_snapshot(checkpoint: tf.train.Checkpoint, run_dir: str,
                          stage: int) -> str:
     """Writes the end-of-stage copy into ``stages/stage<k>`` atomically.

@@ -74,6 +74,8 @@ class Trainer:
             stage (images, information flow: the caller's choice).
     """
 
+    # Reference: docs/original.md#initialisation
+    # Reference: docs/original.md#checkpoint-naming
     def __init__(self, config: RunConfig, source: ImageSource,
                  log: Optional[RunLog] = None,
                  callbacks: Sequence[Callable[[StepInfo], None]] = (),
@@ -104,6 +106,7 @@ class Trainer:
                                       jit_compile=train.xla)
 
     # ------------------------------------------------------------- the step
+    # Reference: docs/original.md#sampling-noise
     def _train_step(self, images, alpha, global_step, stage: int) -> Losses:
         train = self.config.train
         weights = schedule.loss_weights(stage, self.model.num_ladders,
@@ -118,6 +121,7 @@ class Trainer:
         return losses
 
     # ------------------------------------------------------------- the loop
+    # Reference: docs/original.md#resume
     def restore(self) -> bool:
         """Restores the latest checkpoint of the run directory, if any.
 
@@ -136,6 +140,8 @@ class Trainer:
                       f"{self.state.describe()} from {latest}.")
         return True
 
+    # Reference: docs/original.md#stages-per-command
+    # Reference: docs/original.md#finished-stage-rerun
     def run(self) -> None:
         """Trains the configured stages, resuming wherever the run stopped."""
         try:
@@ -188,6 +194,7 @@ class Trainer:
         return schedule.loss_weights(stage, self.model.num_ladders, t.beta,
                                      t.coff, t.pre_kl)
 
+    # Reference: docs/original.md#fade-in
     def _train_epoch(self, stage: int) -> None:
         state, train = self.state, self.config.train
         n, epoch = self.source.num_examples, int(state.epoch)
@@ -266,6 +273,7 @@ class _LossWindow:
     def add(self, losses: Losses) -> None:
         self.pending.append(losses)
 
+    # Reference: docs/original.md#non-finite-loss
     def flush(self):
         """Means of the pending steps; raises if any loss is not finite."""
         if not self.pending:
@@ -283,6 +291,7 @@ class _LossWindow:
         self.count += len(recon)
         return float(recon.mean()), kl.mean(axis=0)
 
+    # Reference: docs/original.md#training-log
     def epoch_means(self):
         return self.recon_sum / max(self.count, 1), \
             np.asarray(self.kl_sum) / max(self.count, 1)
