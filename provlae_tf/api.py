@@ -43,8 +43,9 @@ def load_checkpoint(path: str, stage: Optional[int] = None,
         raise UserError(f"{path}: no config.json; expected a provlae_tf run "
                         "directory (the --checkpoint_dir of a training run).")
     if stage is None:
-        prefix = tf.train.latest_checkpoint(
-            checkpoints.checkpoint_prefix_dir(path))
+        # The checkpoint a rerun would resume from (a stage snapshot when
+        # the rolling ones were moved aside after damage).
+        prefix = checkpoints.latest_checkpoint(path)
     else:
         prefix = os.path.join(checkpoints.stage_snapshot_dir(path, stage),
                               "ckpt")

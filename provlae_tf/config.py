@@ -15,7 +15,8 @@ import os
 from typing import Any, Collection, Mapping, Optional
 
 from provlae_tf.constants import (BN_EPSILON, CHANNELS, DEFAULT_ARCHITECTURE,
-                                  MODE_NAMES, NUM_LADDERS)
+                                  GRID_IMAGES, MAX_Z_DIM, MODE_NAMES,
+                                  NUM_LADDERS, RUN_DIRECTORY_ENTRIES)
 from provlae_tf.errors import UserError
 from provlae_tf.recipes import RECIPES
 
@@ -209,8 +210,7 @@ _AT_LEAST_ZERO = {"fade_in_duration": "an integer >= 0",
                   "traverse_image": "a dataset index >= 0",
                   "info_images": "0 (off) or a positive number of images",
                   "beta": "a KL weight >= 0", "coff": "a KL weight >= 0",
-                  "factor_prune_std": "a standard deviation >= 0",
-                  "seed": "an integer >= 0"}
+                  "factor_prune_std": "a standard deviation >= 0"}
 
 
 def from_flags(fv) -> RunConfig:
@@ -300,7 +300,29 @@ def _validate(values: Mapping[str, Any]) -> None:
                  "a decay rate in [0, 1)")
     _require(0 < values["gpu_usage"] <= 1, "gpu_usage", values["gpu_usage"],
              "a fraction in (0, 1]")
+    # NumPy's and Keras' seeds are 32-bit.
+    _require(0 <= values["seed"] < 2 ** 32, "seed", values["seed"],
+             "an integer in [0, 2**32)")
+    _require(values["z_dim"] <= MAX_Z_DIM, "z_dim", values["z_dim"],
+             f"at most {MAX_Z_DIM} latents per ladder")
+    _check_sizes(values)
     _check_log_file(values["log_file"])
+
+
+def _check_sizes(values: Mapping[str, Any]) -> None:
+    """Subset and batch sizes that the dataset cannot have, refused before
+    anything loads (datasets of a fixed size only; the others are checked
+    once their files are read)."""
+    total = GRID_IMAGES.get(values["dataset"])
+    if total is not None:
+        _require(values["max_examples"] <= total, "max_examples",
+                 values["max_examples"],
+                 f"at most the {total} images of {values['dataset']}")
+    available = values["max_examples"] or total
+    if available:
+        _require(values["batch_size"] <= available, "batch_size",
+                 values["batch_size"], f"at most the {available} training "
+                 "images (--max_examples, else the dataset)")
 
 
 def _require(ok: bool, flag: str, value, expected: str) -> None:
@@ -331,10 +353,15 @@ def _parse_clip(values) -> tuple[float, float]:
 
 # Reference: docs/original.md#output-layout
 def _check_log_file(log_file: str) -> None:
-    if os.path.isabs(log_file) or os.pardir in log_file.split(os.sep):
+    if (not log_file or log_file.endswith(os.sep) or os.path.isabs(log_file)
+            or os.pardir in log_file.split(os.sep)):
         raise UserError(f"--log_file={log_file}: expected a file name inside "
                         "--checkpoint_dir (everything a run writes stays "
                         "there).")
+    if log_file.split(os.sep)[0] in RUN_DIRECTORY_ENTRIES:
+        raise UserError(f"--log_file={log_file}: the run directory keeps its "
+                        f"{log_file.split(os.sep)[0]} there; expected another"
+                        " name, e.g. train.log.")
 
 
 def load_run_config(checkpoint_dir: str) -> Optional[RunConfig]:

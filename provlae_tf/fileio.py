@@ -46,7 +46,7 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.remove(temp)
-        if isinstance(e, OSError) and _is_write_error(e):
+        if isinstance(e, OSError) and is_write_error(e):
             raise UserError(
                 f"{path}: could not write it ({describe_os_error(e)}); "
                 f"nothing was changed. Free disk space or make {folder} "
@@ -95,8 +95,9 @@ def describe_os_error(error: OSError) -> str:
     return error.strerror or str(error) or type(error).__name__
 
 
-def _is_write_error(error: OSError) -> bool:
-    """Errors of the file system itself, not of what ``save`` reads."""
+def is_write_error(error: OSError) -> bool:
+    """Errors of the file system itself (full, read-only, permissions), not
+    of what is being read."""
     return error.errno in _WRITE_ERRNOS or isinstance(
         error, (PermissionError, IsADirectoryError, NotADirectoryError))
 

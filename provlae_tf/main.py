@@ -15,6 +15,8 @@ from absl import app, flags, logging
 
 from provlae_tf import config as config_lib
 from provlae_tf.errors import Interrupted, UserError
+from provlae_tf.fileio import (check_writable_directory, describe_os_error,
+                               is_write_error)
 from provlae_tf.flags import define_flags
 
 FLAGS = flags.FLAGS
@@ -23,7 +25,9 @@ define_flags(FLAGS)
 
 def train(config: config_lib.RunConfig) -> None:
     """Validates, writes config.json, and trains (resuming if possible)."""
-    # Imported here so that flag errors come back without loading TensorFlow.
+    check_writable_directory(config.checkpoint_dir)
+    # Imported here so that flag and directory errors come back without
+    # loading TensorFlow.
     from provlae_tf.data import pipeline
     from provlae_tf.data.registry import load_source
     from provlae_tf.stage_end import stage_end_actions
@@ -101,10 +105,11 @@ def _stop_gracefully_on_signals(trainer) -> None:
 
 # Reference: docs/original.md#gpu-usage
 def _configure_devices(gpu_usage: float) -> None:
+    if gpu_usage >= 1.0:
+        return  # (and TensorFlow is not loaded yet, so bad input answers fast)
     import tensorflow as tf
-    if gpu_usage < 1.0:
-        for gpu in tf.config.list_physical_devices("GPU"):
-            tf.config.experimental.set_memory_growth(gpu, True)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        tf.config.experimental.set_memory_growth(gpu, True)
 
 
 def main(argv) -> None:
@@ -126,11 +131,29 @@ def main(argv) -> None:
     except UserError as e:
         print(f"provlae_tf: {e}", file=sys.stderr)
         sys.exit(130 if isinstance(e, Interrupted) else 1)
+    except OSError as e:  # a full disk outside the checkpoints (log, images)
+        if not is_write_error(e):
+            raise
+        print(f"provlae_tf: {e.filename or FLAGS.checkpoint_dir}: could not "
+              f"write it ({describe_os_error(e)}). Free disk space or fix the "
+              "permissions, then rerun the same command: it resumes from the "
+              "last checkpoint.", file=sys.stderr)
+        sys.exit(1)
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+    """absl's parsing, with a bad flag as one line like every other error."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"provlae_tf: {e}. See --helpfull for the flags.",
+              file=sys.stderr)
+        sys.exit(1)
 
 
 def run() -> None:
     """Console-script entry point (``provlae-tf``)."""
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

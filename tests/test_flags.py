@@ -181,6 +181,8 @@ def _other_value(flag):
         return "2", "2"
     if flag.name == "log_var_clip":
         return "-50,2", (-50.0, 2.0)
+    if flag.name == "max_examples":  # a subset no smaller than the batch
+        return "256", 256
     if flag.name == "mode":
         return "2", "visualize"
     choices = getattr(flag.parser, "enum_values", None)

@@ -79,7 +79,7 @@ def test_continuing_with_another_model_is_refused(smoke_run):
     (["--train_seq=4"], "--train_seq=4: expected 'all' or a stage 1..3"),
     (["--train_seq=2"], "--train_seq=2: stage 2 continues from stage 1"),
     (["--batch_size=4096"], "--batch_size=4096: expected at most the "
-                            "dataset's 2048 images"),
+                            "2048 training images"),
     (["--max_examples=999999999"], "--max_examples=999999999: expected at "
                                    "most"),
     (["--dataset=cifar"], "--dataset"),

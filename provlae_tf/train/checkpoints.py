@@ -328,6 +328,7 @@ def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
     return saved
 
 
+# Reference: docs/original.md#output-layout
 def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
     """Writes config.json atomically and logs the invocation.
 

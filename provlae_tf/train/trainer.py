@@ -8,6 +8,7 @@ traced once per stage, while alpha and the step are tensors.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable, Optional, Sequence
@@ -158,7 +159,9 @@ class Trainer:
                     continue
                 self._train_stage(stage)
         except UserError as e:  # interrupted, diverged: keep it in the log
-            self.log.line(f"{type(e).__name__}: {e}", echo=False)
+            # (unless the log cannot be written either: the error matters more)
+            with contextlib.suppress(OSError):
+                self.log.line(f"{type(e).__name__}: {e}", echo=False)
             raise
 
     def _train_stage(self, stage: int) -> None:
