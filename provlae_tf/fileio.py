@@ -55,6 +55,15 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
     return path
 
 
+def check_new_directory(out_dir: str) -> None:
+    """Refuses an output directory that exists and holds anything (no
+    TensorFlow needed, so entry points can check before loading it)."""
+    if os.path.exists(out_dir) and (not os.path.isdir(out_dir)
+                                    or os.listdir(out_dir)):
+        raise UserError(f"{out_dir}: exists and is not empty; choose a new "
+                        "output directory.")
+
+
 def check_writable_directory(directory: str, flag: str = "checkpoint_dir"
                              ) -> None:
     """Refuses a ``--<flag>`` directory that cannot be created or written.

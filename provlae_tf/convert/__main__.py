@@ -15,6 +15,7 @@ import sys
 from absl import app, flags, logging
 
 from provlae_tf.errors import UserError
+from provlae_tf.fileio import check_new_directory
 from provlae_tf.flags import define_flags
 
 FLAGS = flags.FLAGS
@@ -37,8 +38,9 @@ def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)
-    from provlae_tf.convert import runs
     try:
+        check_new_directory(FLAGS.out_dir)  # before loading TensorFlow
+        from provlae_tf.convert import runs
         if FLAGS.to == "tf1":
             prefix = runs.run_to_original(FLAGS.checkpoint_dir, FLAGS.out_dir)
             print(f"Wrote the original-layout checkpoint {prefix}")

@@ -10,6 +10,8 @@ NumPy arrays only.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import weakref
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -49,18 +51,25 @@ class EncodedDataset:
         return kl.reshape(len(kl), -1, z_dim).sum(axis=2).mean(axis=0)
 
 
+# One traced encoder per model, kept while the model lives: encoding again
+# (every stage end, every --mode=3) reuses its graphs instead of tracing anew.
+_ENCODERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def encoder_function(model):
     """A traced ``x -> (means, log_vars, unclipped log_vars)``, each
-    ``(n, K)``, at alpha = 1."""
-    @tf.function(reduce_retracing=True)
-    def encode(x):
-        ladders = model.encode(x, alpha=1.0, clip=False)
-        means = tf.concat([mean for mean, _ in ladders], axis=1)
-        raw = tf.concat([log_var for _, log_var in ladders], axis=1)
-        clipped = tf.concat([model.clip_log_var(log_var)
-                             for _, log_var in ladders], axis=1)
-        return means, clipped, raw
-    return encode
+    ``(n, K)``, at alpha = 1 and the model's current stage."""
+    if model not in _ENCODERS:
+        @tf.function(reduce_retracing=True)
+        def encode(x, stage: int):  # the stage is part of the trace key
+            ladders = model.encode(x, alpha=1.0, stage=stage, clip=False)
+            means = tf.concat([mean for mean, _ in ladders], axis=1)
+            raw = tf.concat([log_var for _, log_var in ladders], axis=1)
+            clipped = tf.concat([model.clip_log_var(log_var)
+                                 for _, log_var in ladders], axis=1)
+            return means, clipped, raw
+        _ENCODERS[model] = encode
+    return functools.partial(_ENCODERS[model], stage=int(model.stage))
 
 
 # Reference: docs/original.md#mig-estimator

@@ -26,8 +26,8 @@ import tensorflow as tf
 
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.errors import UserError
-from provlae_tf.fileio import (atomic_write_text, check_writable_directory,
-                               describe_os_error)
+from provlae_tf.fileio import (atomic_write_text, check_new_directory,
+                               check_writable_directory, describe_os_error)
 
 # The rolling checkpoints are ckpt/<CHECKPOINT_NAME>-<global step>.
 CHECKPOINT_NAME = "ckpt"
@@ -378,9 +378,8 @@ def staged_directory(out_dir: str, replace: bool = False):
         replace: replace an existing ``out_dir``; otherwise it must be
             absent or empty.
     """
-    if not replace and os.path.exists(out_dir) and os.listdir(out_dir):
-        raise UserError(f"{out_dir}: exists and is not empty; choose a new "
-                        "output directory.")
+    if not replace:
+        check_new_directory(out_dir)
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=parent, prefix=".tmp-")
