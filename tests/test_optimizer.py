@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from provlae_tf.train.optimizer import TF1Adam, steps_from_powers
+from tests.tf1_powers import TINY, first_zero, tf1_power
 
 
 def numpy_tf1_adam(w, grads, lr=5e-4, b1=0.9, b2=0.999, eps=1e-8):
@@ -46,31 +47,6 @@ def test_first_step_moves_each_weight_by_about_lr():
     TF1Adam([var], learning_rate=0.01).apply_gradients(
         [tf.constant([0.3, -5.0, 1e-3])])
     np.testing.assert_allclose(var.numpy(), [0.99, -1.99, 2.99], rtol=1e-5)
-
-
-TINY = np.finfo(np.float32).tiny
-
-
-def tf1_power(beta, updates):
-    """TF1's beta_power after ``updates`` updates on CPU: float32(beta), then
-    ``*= beta`` in float32 with denormals flushed to 0."""
-    power = np.float32(beta)
-    for _ in range(updates):
-        power = np.float32(power * np.float32(beta))
-        if power < TINY:
-            power = np.float32(0.0)
-    return power
-
-
-def first_zero(beta):
-    """The number of updates from which TF1's beta_power is 0.0."""
-    power, updates = np.float32(beta), 0
-    while power != 0:
-        power = np.float32(power * np.float32(beta))
-        if power < TINY:
-            power = np.float32(0.0)
-        updates += 1
-    return updates
 
 
 def test_the_step_count_is_read_off_the_powers_exactly():
