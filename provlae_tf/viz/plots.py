@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from provlae_tf.fileio import atomic_save
+from provlae_tf.viz.tensorboard import read_events
 
 RECONSTRUCTION_TAG = "loss/reconstruction"
 KL_TAG_PREFIX = "kl/ladder"
@@ -60,7 +61,7 @@ def read_training_records(log_dir: str) -> list[TrainingRecord]:
     pattern = os.path.join(log_dir, "**", "events.out.tfevents.*")
     by_step: dict[int, dict[str, float]] = {}
     for path in sorted(glob.glob(pattern, recursive=True)):
-        for event in tf.compat.v1.train.summary_iterator(path):
+        for event in read_events(path):
             for value in event.summary.value:
                 if (value.tag in (RECONSTRUCTION_TAG, ALPHA_TAG, STAGE_TAG)
                         or value.tag.startswith(KL_TAG_PREFIX)):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
+from tensorflow.core.util import event_pb2
 
 from provlae_tf.viz import images as images_lib
 
@@ -50,13 +51,20 @@ def write_image(tag: str, image: np.ndarray, step: int) -> bool:
     return bool(written)
 
 
+def read_events(event_file: str):
+    """Yields every ``Event`` of one event file (as the deprecated
+    ``summary_iterator`` does, without its notice on every stage end)."""
+    for record in tf.data.TFRecordDataset(event_file):
+        yield event_pb2.Event.FromString(record.numpy())
+
+
 def read_images(event_file: str, tag: str) -> list:
     """``[(step, uint8 (H, W, C) image)]`` for ``tag`` in one event file.
 
     The inverse of :func:`write_image`, for tests and quick inspection.
     """
     found = []
-    for event in tf.compat.v1.train.summary_iterator(event_file):
+    for event in read_events(event_file):
         for value in event.summary.value:
             if value.tag != tag:
                 continue
