@@ -162,6 +162,10 @@ def _define_all(fv: flags.FlagValues) -> None:
     flags.DEFINE_boolean("xla", False, "Compile the training step with XLA "
                          "(slower on CPU: see benchmarks/train_throughput.py).",
                          flag_values=fv)
+    flags.DEFINE_boolean("exact_zero_branches", False, "Compute inactive "
+                         "ladders' decoder z-branches and multiply them by 0, "
+                         "as the original does, instead of skipping that "
+                         "work (for bit-level comparisons).", flag_values=fv)
     flags.DEFINE_integer("log_every", 20, "Steps between progress-bar and "
                          "TensorBoard updates.", flag_values=fv)
     flags.DEFINE_integer("max_to_keep", 1, "Rolling checkpoints kept (the "

@@ -31,12 +31,12 @@ def train(config: config_lib.RunConfig) -> None:
     from provlae_tf.data import pipeline
     from provlae_tf.data.registry import load_source
     from provlae_tf.stage_end import stage_end_actions
-    from provlae_tf.train import checkpoints
+    from provlae_tf.train import checkpoints, run_directory
     from provlae_tf.train.run_log import RunLog
     from provlae_tf.train.trainer import Trainer
 
     config = _with_original(config)
-    previous = checkpoints.check_run_directory(config)
+    previous = run_directory.check_run_directory(config)
     source = load_source(config.data.dataset, config.data.data_dir,
                          config.data.max_examples, config.train.seed)
     pipeline.steps_per_epoch(source.num_examples, config.train.batch_size)
@@ -47,9 +47,9 @@ def train(config: config_lib.RunConfig) -> None:
         if config.init_from:
             from provlae_tf.convert.runs import check_importable
             check_importable(config)
-    checkpoints.check_stage_order(stages, completed, config.checkpoint_dir)
+    run_directory.check_stage_order(stages, completed, config.checkpoint_dir)
 
-    changes = checkpoints.write_config(config, previous)
+    changes = run_directory.write_config(config, previous)
     log = RunLog(config.checkpoint_dir, config.log_file)
     if changes:
         log.line("Continuing with changed training flags: " + "; ".join(changes))

@@ -29,11 +29,15 @@ def max_rel_error(ours, reference) -> float:
     return float(np.abs(ours - reference).max() / scale)
 
 
-@pytest.fixture(scope="module")
-def original():
-    """Our model and TF1Adam holding the original checkpoint, via the importer."""
+@pytest.fixture(scope="module", params=[False, True],
+                ids=["default_path", "exact_zero_branches"])
+def original(request):
+    """Our model and TF1Adam holding the original checkpoint, via the importer
+    (with the default path, which skips the inactive ladder's zero-multiplied
+    branch, and with --exact_zero_branches, which computes it)."""
     directory = fixture_path("tf1_dsprites")
-    model = ProVLAE(ModelConfig("small", z_dim=2, channels=1), stage=STAGE)
+    model = ProVLAE(ModelConfig("small", z_dim=2, channels=1), stage=STAGE,
+                    exact_zero_branches=request.param)
     table = original_variable_table(model)
     optimizer = TF1Adam(list(table.values()))
     report = tf1.import_original(tf1.latest_prefix(str(directory)), model,

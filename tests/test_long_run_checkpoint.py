@@ -32,35 +32,13 @@ from provlae_tf.train import checkpoints, schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 from tests.shared_fixtures import REPO, fixture_path
+from tests.tf1_powers import TINY, first_zero, tf1_power
 
 B1, B2 = np.float32(0.9), np.float32(0.999)
-TINY = np.finfo(np.float32).tiny
 LONG = 6000  # steps of the "long" copy
 STAGE = 2  # the fixture is the end of stage 2
 TINY_RUN = ["--max_examples=64", "--batch_size=16", "--epoch_size=1",
             "--fade_in_duration=2", "--log_every=2"]  # 4 steps
-
-
-def tf1_power(beta, updates):
-    """beta_power after ``updates`` Adam updates, as TF1 on CPU computes it:
-    float32(beta), then ``*= beta`` in float32, denormals flushed to 0."""
-    power = np.float32(beta)
-    for _ in range(updates):
-        power = np.float32(power * np.float32(beta))
-        if power < TINY:
-            power = np.float32(0.0)
-    return power
-
-
-def first_zero(beta):
-    """The number of updates after which TF1's beta_power is 0.0."""
-    power, updates = np.float32(beta), 0
-    while power != 0:
-        power = np.float32(power * np.float32(beta))
-        if power < TINY:
-            power = np.float32(0.0)
-        updates += 1
-    return updates
 
 
 def fixture_tensors():
@@ -254,7 +232,10 @@ def test_one_training_step_is_tf1_adam_with_beta1_power_zero(long_run):
     with tf.GradientTape() as tape:
         total = compute_losses(x, model(x, alpha=alpha, eps=eps),
                                weights).total
-    gradients = tape.gradient(total, variables)
+    # Zeros for the branches the default path skips (inactive ladder 1's
+    # z-branch), as the original's zero-multiplied branches give.
+    gradients = tape.gradient(
+        total, variables, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     before = [(w.numpy(), m.numpy(), v.numpy())
               for w, m, v in zip(variables, optimizer.m, optimizer.v)]
     optimizer.apply_gradients(gradients)

@@ -96,12 +96,13 @@ def test_block_order_is_activation_then_bn(small):
         bn.gamma.assign(tf.ones_like(bn.gamma))
 
 
-def decoder_gradients(model, stage, alpha=1.0):
+def decoder_gradients(model, stage, alpha=1.0, exact=True):
     codes = [tf.random.stateless_normal([2, model.config.z_dim], [l, 0])
              for l in range(model.num_ladders)]
     variables = [v for g in model.generators for v in g.trainable_variables]
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(model.decode(codes, alpha=alpha, stage=stage))
+        loss = tf.reduce_sum(model.decode(codes, alpha=alpha, stage=stage,
+                                          exact=exact))
     return dict(zip([v.name for v in variables],
                     tape.gradient(loss, variables)))
 
@@ -113,6 +114,8 @@ Z_BRANCH_LAYERS = ("dense", "dense_1", "batch_normalization",
 @pytest.mark.parametrize("stage, inactive", [(1, (1, 2)), (2, (1,)), (3, ())])
 def test_inactive_z_branches_get_exactly_zero_gradients(small, stage,
                                                         inactive):
+    """The exact path (--exact_zero_branches); tests/test_fast_path.py
+    checks that the default path gives the same updates."""
     for name, grad in decoder_gradients(small, stage).items():
         assert grad is not None, name  # multiplied by 0, not cut off
         scope, layer = name.split("/")[1:3]  # vae_ladder/gen2/dense_1/kernel:0

@@ -15,7 +15,7 @@ from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import UserError
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
-from provlae_tf.train import checkpoints
+from provlae_tf.train import run_directory
 from provlae_tf.train.run_log import RunLog
 from provlae_tf.train.trainer import Trainer
 from tests.shared_fixtures import fixture_path
@@ -30,7 +30,7 @@ def finished_run(tmp_path_factory):
     config = RunConfig(str(run_dir), data=DataConfig("test"),
                        train=TrainConfig(epochs_per_stage=1, batch_size=8,
                                          fade_in_duration=2, seed=1))
-    checkpoints.write_config(config, None)
+    run_directory.write_config(config, None)
     rng = np.random.default_rng(0)
     images = (rng.random((16, 64, 64, 1)) < 0.3).astype(np.uint8)
     Trainer(config, ArraySource("test", images, 1),

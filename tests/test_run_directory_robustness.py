@@ -23,7 +23,7 @@ import tensorflow as tf
 from provlae_tf.api import load_checkpoint
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import atomic_save, check_writable_directory
-from provlae_tf.train import checkpoints
+from provlae_tf.train import checkpoint_writes, checkpoints, run_directory
 from test_main import REPO, SMOKE, run_main
 from test_trainer import make_config, make_trainer
 
@@ -183,7 +183,7 @@ def test_write_failures_of_config_json_are_one_clear_error(tmp_path,
     superuser is not stopped by permissions, so os-level writes are made to
     fail in-process): config.json keeps its content, no temporary file."""
     config = make_config(tmp_path / "run")
-    checkpoints.write_config(config, None)
+    run_directory.write_config(config, None)
     path = tmp_path / "run" / "config.json"
     text = path.read_text()
 
@@ -192,7 +192,7 @@ def test_write_failures_of_config_json_are_one_clear_error(tmp_path,
 
     monkeypatch.setattr(tempfile, "mkstemp", no_space)
     with pytest.raises(UserError) as refused:
-        checkpoints.write_config(config, config)
+        run_directory.write_config(config, config)
     assert str(refused.value) == (
         f"{path}: could not write it (No space left on device); nothing was "
         f"changed. Free disk space or make {path.parent} writable, then "
@@ -216,7 +216,7 @@ def test_write_failures_of_config_json_are_one_clear_error(tmp_path,
     monkeypatch.setattr(os, "makedirs", denied)
     with pytest.raises(UserError, match=r"--checkpoint_dir=.*new: cannot "
                                         r"create it \(Permission denied\)"):
-        checkpoints.write_config(make_config(tmp_path / "new"), None)
+        run_directory.write_config(make_config(tmp_path / "new"), None)
 
 
 # ------------------------------------------------- (b) a file, not a folder
@@ -411,9 +411,9 @@ def test_a_failed_save_leaves_earlier_checkpoints_alone(tmp_path):
     manager = tf.train.CheckpointManager(checkpoint, str(tmp_path / "ckpt"),
                                          max_to_keep=2,
                                          checkpoint_name="ckpt")
-    checkpoints.save_checkpoint(manager, 1, str(tmp_path))
+    checkpoint_writes.save_checkpoint(manager, 1, str(tmp_path))
     v.assign(v + 1)
-    checkpoints.save_checkpoint(manager, 2, str(tmp_path))
+    checkpoint_writes.save_checkpoint(manager, 2, str(tmp_path))
     before = snapshot_of(tmp_path / "ckpt")
 
     def failing_save(checkpoint_number, **kwargs):
@@ -428,7 +428,7 @@ def test_a_failed_save_leaves_earlier_checkpoints_alone(tmp_path):
                                             "half-written is left and the "
                                             "previous checkpoint ckpt-2 is "
                                             "still the latest"):
-            checkpoints.save_checkpoint(manager, number, str(tmp_path))
+            checkpoint_writes.save_checkpoint(manager, number, str(tmp_path))
         state = tf.train.get_checkpoint_state(str(tmp_path / "ckpt"))
         assert [os.path.basename(p) for p in
                 state.all_model_checkpoint_paths] == ["ckpt-1", "ckpt-2"]
@@ -438,7 +438,7 @@ def test_a_failed_save_leaves_earlier_checkpoints_alone(tmp_path):
         checkpoints.verify_checkpoint(state.model_checkpoint_path)
     manager.save = real_save
     v.assign(v + 1)
-    checkpoints.save_checkpoint(manager, 2, str(tmp_path))  # overwrites well
+    checkpoint_writes.save_checkpoint(manager, 2, str(tmp_path))  # overwrites well
     reader = checkpoints.verify_checkpoint(str(tmp_path / "ckpt" / "ckpt-2"))
     np.testing.assert_array_equal(
         reader.get_tensor("v/.ATTRIBUTES/VARIABLE_VALUE"), np.arange(10) + 2)

@@ -12,7 +12,7 @@ from provlae_tf.api import load_checkpoint
 from provlae_tf.config import DataConfig, RunConfig, TrainConfig
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import TrainingDiverged, UserError
-from provlae_tf.train import checkpoints
+from provlae_tf.train import run_directory
 from provlae_tf.train.run_log import RunLog
 from provlae_tf.train.trainer import Interrupted, Trainer
 
@@ -88,7 +88,7 @@ def test_optimizer_state_carries_across_stages(reference_run):
 
 def test_stage_snapshots_and_load_checkpoint(reference_run):
     run_dir, trainer, _ = reference_run
-    checkpoints.write_config(trainer.config, None)
+    run_directory.write_config(trainer.config, None)
     for stage in (1, 2, 3):
         assert glob.glob(str(run_dir / "stages" / f"stage{stage}" / "ckpt.index"))
     model, config = load_checkpoint(str(run_dir))
@@ -174,12 +174,12 @@ def test_nan_loss_is_a_clear_error(tmp_path):
 def test_run_directory_of_another_model_is_refused(reference_run, tmp_path):
     run_dir = reference_run[0]
     config = make_config(run_dir)
-    checkpoints.write_config(config, None)
+    run_directory.write_config(config, None)
     other = dataclasses.replace(
         config, model=dataclasses.replace(config.model, z_dim=3))
     with pytest.raises(UserError, match="z_dim=2 there, 3 asked"):
-        checkpoints.check_run_directory(other)
-    assert checkpoints.check_run_directory(config) == config
+        run_directory.check_run_directory(other)
+    assert run_directory.check_run_directory(config) == config
     (tmp_path / "notes.txt").write_text("not a run")
     with pytest.raises(UserError, match="holds no provlae_tf run"):
-        checkpoints.check_run_directory(make_config(tmp_path))
+        run_directory.check_run_directory(make_config(tmp_path))

@@ -26,7 +26,7 @@ from provlae_tf.errors import UserError
 from provlae_tf.fileio import atomic_write_text
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
-from provlae_tf.train import checkpoints
+from provlae_tf.train import checkpoint_writes, checkpoints
 from provlae_tf.train.optimizer import TF1Adam
 
 
@@ -180,7 +180,7 @@ def original_to_run(directory: str, out_dir: str, train_seq: int,
                        (state.step_in_stage, tf1.iteration_of(prefix)),
                        (state.global_step, step)):
         var.assign(value)
-    with checkpoints.staged_directory(out_dir) as tmp:
+    with checkpoint_writes.staged_directory(out_dir) as tmp:
         config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
             out_dir))
         atomic_write_text(os.path.join(tmp, "config.json"),
@@ -189,7 +189,7 @@ def original_to_run(directory: str, out_dir: str, train_seq: int,
         tf.train.CheckpointManager(
             ckpt, checkpoints.checkpoint_prefix_dir(tmp), 1,
             checkpoint_name="ckpt").save(checkpoint_number=step)
-        checkpoints.write_stage_snapshot(ckpt, tmp, train_seq)
+        checkpoint_writes.write_stage_snapshot(ckpt, tmp, train_seq)
     return config
 
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 from provlae_tf.errors import UserError
 from provlae_tf.model.naming import (frozen_statistics_table,
                                      original_variable_table)
-from provlae_tf.train.checkpoints import staged_directory
+from provlae_tf.train.checkpoint_writes import staged_directory
 from provlae_tf.train.optimizer import AdamSteps, steps_from_powers
 
 STATE_FILE = "checkpoint"

@@ -4,6 +4,10 @@ The whole L-ladder network exists at every stage, as in the original; the
 stage only changes masks and fade multipliers (and, in the trainer, loss
 weights). The stage is a Python int: inside a ``tf.function`` it is part of
 the trace key, so adding a ladder traces the graph once more.
+
+By default the decoder skips the work that the original multiplies by zero
+(inactive ladders' z-branches, see :meth:`ProVLAE.decoder_maps`);
+``exact_zero_branches=True`` computes it as the original does.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ class ProVLAE(keras.Model):
         config: the :class:`ModelConfig`.
         stage: the progressive stage 1..L; stage s activates ladders
             L..L-s+1. Change it with :meth:`set_stage`.
+        exact_zero_branches: compute inactive ladders' decoder z-branches
+            and multiply them by 0, as the original does. By default that
+            work is skipped; the results are equal within float rounding.
 
     Example:
         >>> model = ProVLAE(ModelConfig("small", z_dim=2, channels=1), stage=3)
@@ -51,9 +58,11 @@ class ProVLAE(keras.Model):
         >>> logits = model.decode([m for m, _ in codes])
     """
 
-    def __init__(self, config: ModelConfig, stage: int = 1, **kwargs):
+    def __init__(self, config: ModelConfig, stage: int = 1,
+                 exact_zero_branches: bool = False, **kwargs):
         super().__init__(name="vae_ladder", **kwargs)
         self.config = config
+        self.exact_zero_branches = bool(exact_zero_branches)
         self.architecture = ARCHITECTURES[config.architecture]
         trunk, heads, gens, pixels = BUILDERS[config.architecture](
             config.z_dim, config.channels, config.bn_epsilon)
@@ -77,10 +86,17 @@ class ProVLAE(keras.Model):
         stages.active_ladders(stage, self.num_ladders)  # validates
         self.stage = int(stage)
 
+    def zero_branch_skip_gap(self) -> Optional[str]:
+        """Why this network needs the exact zero-multiplying path (None when
+        every generator below the top can skip its z-branch)."""
+        gaps = [g.skip_gap() for g in self.generators[:-1]]
+        return next((gap for gap in gaps if gap is not None), None)
+
     def _build_variables(self) -> None:
         x = tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, self.config.channels])
         self(x, stage=self.num_ladders,
-             eps=[tf.zeros([1, self.config.z_dim])] * self.num_ladders)
+             eps=[tf.zeros([1, self.config.z_dim])] * self.num_ladders,
+             exact=True)
 
     # ------------------------------------------------------------------ encoder
     # Reference: docs/original.md#fade-in
@@ -134,35 +150,64 @@ class ProVLAE(keras.Model):
                 for mean, log_var in self._encode_raw(x, alpha, stage)]
 
     # ------------------------------------------------------------------ decoder
-    def decode(self, codes: Sequence, alpha=1.0, stage: Optional[int] = None):
+    def decode(self, codes: Sequence, alpha=1.0, stage: Optional[int] = None,
+               exact: Optional[bool] = None):
         """Decodes one code per ladder (ladder 1 first) to pixel logits.
 
-        Ladders that are inactive at the stage are multiplied by zero, as in
-        the original; their codes must still be given (any value).
+        Ladders that are inactive at the stage contribute nothing, as in the
+        original (which multiplies them by zero); their codes must still be
+        given (any finite value; see :meth:`decoder_maps`).
         """
-        return self.pixels(self.decoder_maps(codes, alpha, stage)[1])
+        return self.pixels(self.decoder_maps(codes, alpha, stage, exact)[1])
 
     # Reference: docs/original.md#progressive-stages
+    # Reference: docs/original.md#zero-branch-skipping
     def decoder_maps(self, codes: Sequence, alpha=1.0,
-                     stage: Optional[int] = None) -> dict:
-        """The decoder's feature maps ``{l: g_l}`` for ladders L..1."""
+                     stage: Optional[int] = None,
+                     exact: Optional[bool] = None) -> dict:
+        """The decoder's feature maps ``{l: g_l}`` for ladders L..1.
+
+        Args:
+            codes: one code per ladder, ladder 1 first.
+            alpha: the fade-in coefficient of the ladder switching on.
+            stage: defaults to the model's stage.
+            exact: multiply inactive ladders' z-branches by 0 as the
+                original does (True), or skip that work (False); defaults
+                to the model's ``exact_zero_branches``. Both give the same
+                maps within float rounding, and a non-finite code of an
+                inactive ladder makes that image's output NaN in both.
+        """
         stage = self.stage if stage is None else stage
+        exact = self.exact_zero_branches if exact is None else exact
+        exact = exact or self.zero_branch_skip_gap() is not None
         codes = [tf.convert_to_tensor(c, tf.float32) for c in codes]
         if len(codes) != self.num_ladders:
             raise ValueError(f"decode needs {self.num_ladders} codes (one per "
                              f"ladder, ladder 1 first), got {len(codes)}")
         kinds = stages.decoder_multiplier_kinds(stage, self.num_ladders)
         top = self.num_ladders
+        off = [l for l in range(1, top) if kinds[l] == "off"]
+        if off and not exact:
+            # 0 * (a non-finite code) is NaN in the original's product and
+            # reaches every output of that image; a per-image 0 (NaN for a
+            # non-finite code) added to the top code does the same.
+            codes[top - 1] = codes[top - 1] + tf.add_n([
+                tf.reduce_sum(codes[l - 1] * 0.0, axis=-1, keepdims=True)
+                for l in off])
         maps = {top: self.generators[top - 1](codes[top - 1])}
         for ladder in range(top - 1, 0, -1):
+            generator = self.generators[ladder - 1]
+            if kinds[ladder] == "off" and not exact:
+                maps[ladder] = generator.from_above(maps[ladder + 1])
+                continue
             multiplier = {"off": 0.0, "fade": alpha, "on": None}[kinds[ladder]]
-            maps[ladder] = self.generators[ladder - 1](
+            maps[ladder] = generator(
                 codes[ladder - 1], above=maps[ladder + 1], multiplier=multiplier)
         return maps
 
     # ------------------------------------------------------------------ forward
     def call(self, x, alpha=1.0, stage: Optional[int] = None, eps=None,
-             seed=None, training=None):
+             seed=None, training=None, exact: Optional[bool] = None):
         """Encodes, samples with the reparameterisation, decodes.
 
         Args:
@@ -171,6 +216,7 @@ class ProVLAE(keras.Model):
             stage: defaults to the model's stage.
             eps: optional list of standard-normal noise per ladder.
             seed: optional stateless seed (shape [2]) used when eps is None.
+            exact: see :meth:`decoder_maps`.
 
         Returns:
             :class:`ModelOutput`.
@@ -190,7 +236,7 @@ class ProVLAE(keras.Model):
             sample = distributions.sample_posterior(mean, log_var, noise)
             ladders.append(
                 LadderCode(mean, self.clip_log_var(log_var), sample))
-        logits = self.decode([c.sample for c in ladders], alpha, stage)
+        logits = self.decode([c.sample for c in ladders], alpha, stage, exact)
         return ModelOutput(tuple(ladders), logits)
 
     # Reference: docs/original.md#sampling-noise
@@ -206,3 +252,43 @@ class ProVLAE(keras.Model):
 def count_trainable_parameters(model: keras.Model) -> int:
     """Number of scalar trainable parameters."""
     return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+
+class MacCount(NamedTuple):
+    """Multiply-accumulates per image of one training step's layers.
+
+    ``forward`` counts the convolutions, transposed convolutions and dense
+    layers (element-wise work is left out); ``backward`` their gradients:
+    one product for the weights and one for the input of every layer,
+    except the input of the first convolution (the images).
+    """
+
+    forward: int
+    backward: int
+
+    @property
+    def step(self) -> int:
+        return self.forward + self.backward
+
+
+# Reference: docs/original.md#zero-branch-skipping
+def count_macs(model: ProVLAE, stage: int, exact: bool) -> MacCount:
+    """Multiply-accumulates per image of ``model``'s training step at ``stage``.
+
+    Counted from the layers' kernel shapes and feature-map sizes; ``exact``
+    counts the original's zero-multiplied branches, otherwise the work the
+    default path does (inactive z-branches and kernel blocks skipped).
+    """
+    kinds = stages.decoder_multiplier_kinds(stage, model.num_ladders)
+    size, forward, first = (IMAGE_SIZE, IMAGE_SIZE), 0, None
+    for ladder, block in enumerate(model.trunk, start=1):
+        macs, out_size = block.macs(size)
+        first = macs if first is None else first
+        forward += macs + model.heads[ladder - 1].macs(out_size)
+        size = out_size
+    for ladder in range(model.num_ladders, 0, -1):
+        skip = not exact and kinds.get(ladder) == "off"
+        macs, size = model.generators[ladder - 1].macs(skip_z=skip)
+        forward += macs
+    forward += model.pixels.macs(size)
+    return MacCount(forward, 2 * forward - first)

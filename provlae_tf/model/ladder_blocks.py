@@ -34,6 +34,10 @@ class TrunkBlock(OriginalScope):
     def call(self, x):
         return self.block(x)
 
+    def macs(self, size: tuple[int, int]) -> tuple[int, tuple[int, int]]:
+        """Multiply-accumulates per image and the output map size."""
+        return _conv_macs([self.block], size)
+
 
 # Reference: docs/original.md#small-architecture
 class LadderHead(OriginalScope):
@@ -56,6 +60,12 @@ class LadderHead(OriginalScope):
         x = _flatten(run_blocks(self.convs, h))
         x = run_blocks(self.fcs, x)
         return self.mean_layer(x), self.log_var_layer(x)
+
+    def macs(self, size: tuple[int, int]) -> int:
+        """Multiply-accumulates per image from ``h_l`` of ``size``."""
+        total, _ = _conv_macs(self.convs, size)
+        return total + sum(_dense_macs(block.layer) for block in self.fcs) \
+            + _dense_macs(self.mean_layer) + _dense_macs(self.log_var_layer)
 
 
 # Reference: docs/original.md#small-architecture
@@ -89,6 +99,77 @@ class LadderGenerator(OriginalScope):
             x = tf.concat([x, above], axis=-1)
         return run_blocks(self.deconvs, x)
 
+    # Reference: docs/original.md#zero-branch-skipping
+    def from_above(self, above: tf.Tensor) -> tf.Tensor:
+        """``g_l`` of an inactive ladder (multiplier 0) without the zeros.
+
+        What :meth:`call` computes with ``multiplier=0``: the z-branch is
+        not evaluated, and the first transposed convolution, whose input is
+        ``[0 * z-branch, above]``, convolves ``above`` with the kernel's
+        block over those channels only (the zero block contributes nothing).
+        The kernel stays one variable of the original's shape; its z-block
+        and the z-branch's variables get exactly zero gradients, as in the
+        original.
+        """
+        gap = self.skip_gap()
+        if gap is not None:
+            raise NotImplementedError(gap)
+        if not self.deconvs:  # no architecture has this; keep it exact
+            zeros = tf.zeros([tf.shape(above)[0], *self.map_shape],
+                             above.dtype)
+            return tf.concat([zeros, above], axis=-1)
+        first = self.deconvs[0]
+        layer = first.layer
+        z_channels = self.map_shape[-1]
+        # Kernel [h, w, out, in]; input channels are [z-branch, above].
+        kernel = layer.kernel[:, :, :, z_channels:]
+        height, width = above.shape[1], above.shape[2]
+        output_shape = tf.stack([tf.shape(above)[0],
+                                 height * layer.strides[0],
+                                 width * layer.strides[1], layer.filters])
+        # The ops of tf-keras' Conv2DTranspose.call, on the live block.
+        y = tf.nn.conv2d_transpose(above, kernel, output_shape,
+                                   strides=layer.strides, padding="SAME")
+        y = tf.ensure_shape(y, [None, height * layer.strides[0],
+                                width * layer.strides[1], layer.filters])
+        if layer.use_bias:
+            y = tf.nn.bias_add(y, layer.bias)
+        y = first.activation(y)
+        if first.bn is not None:
+            y = first.bn(y)
+        return run_blocks(self.deconvs[1:], y)
+
+    def skip_gap(self) -> Optional[str]:
+        """Why :meth:`from_above` cannot stand in for ``multiplier=0``
+        (None when it can)."""
+        if not self.deconvs:
+            return None
+        layer = self.deconvs[0].layer
+        if layer.padding != "same" or tuple(layer.dilation_rate) != (1, 1) \
+                or getattr(layer, "output_padding", None) is not None:
+            return (f"{self.name}'s first transposed convolution is not a "
+                    "plain 'same' one, which the skipping of inactive "
+                    "ladders does not cover")
+        return None
+
+    def macs(self, skip_z: bool = False) -> tuple[int, tuple[int, int]]:
+        """Multiply-accumulates per image and the output map size.
+
+        Args:
+            skip_z: count :meth:`from_above` (no z-branch, live kernel block).
+        """
+        total = 0 if skip_z else sum(
+            _dense_macs(block.layer) for block in self.fcs)
+        size = tuple(self.map_shape[:2])
+        for i, block in enumerate(self.deconvs):
+            kernel = block.layer.kernel.shape  # [h, w, out, in]
+            inputs = kernel[3] - (self.map_shape[-1] if skip_z and i == 0
+                                  else 0)
+            total += size[0] * size[1] * kernel[0] * kernel[1] * kernel[2] \
+                * inputs
+            size = tuple(s * t for s, t in zip(size, block.layer.strides))
+        return total, size
+
 
 class PixelLogits(OriginalScope):
     """``gen0``: the last stride-2 transposed convolution; linear, no "BN"."""
@@ -99,3 +180,20 @@ class PixelLogits(OriginalScope):
 
     def call(self, g1):
         return self.deconv(g1)
+
+    def macs(self, size: tuple[int, int]) -> int:
+        """Multiply-accumulates per image from ``g_1`` of ``size``."""
+        return size[0] * size[1] * int(np.prod(self.deconv.kernel.shape))
+
+
+def _dense_macs(layer) -> int:
+    return int(np.prod(layer.kernel.shape))
+
+
+def _conv_macs(blocks, size: tuple[int, int]) -> tuple[int, tuple[int, int]]:
+    """MACs of 'same' convolutions in sequence, and the output size."""
+    total = 0
+    for block in blocks:
+        size = tuple(-(-s // t) for s, t in zip(size, block.layer.strides))
+        total += size[0] * size[1] * int(np.prod(block.layer.kernel.shape))
+    return total, size

@@ -191,17 +191,44 @@ class TF1Adam(tf.Module):
                                  self.beta2)
 
     def apply_gradients(self, gradients) -> None:
-        """Applies one update; ``gradients`` aligned with the variables."""
+        """Applies one update; ``gradients`` aligned with the variables.
+
+        A None gradient (a variable the loss does not reach, e.g. an
+        inactive ladder's skipped decoder branch) is a zero gradient: the
+        update TF1 applies to the original's zero-multiplied branches, where
+        m and v decay and the variable moves by ``lr_t * m / (sqrt(v) +
+        epsilon)``. While m and v are both 0 (always, for a branch that has
+        never been active) that update changes nothing (m and v stay 0, the
+        variable moves by 0), so it is then not run.
+        """
         lr = tf.constant(self.learning_rate, tf.float32)
         beta1 = tf.constant(self.beta1, tf.float32)
         beta2 = tf.constant(self.beta2, tf.float32)
         epsilon = tf.constant(self.epsilon, tf.float32)
+        gradients = list(gradients)
+        if len(gradients) != len(self._variables):
+            raise ValueError(f"{len(gradients)} gradients for "
+                             f"{len(self._variables)} variables")
         for var, m, v, grad in zip(self._variables, self.m, self.v, gradients):
-            tf.raw_ops.ResourceApplyAdam(
-                var=var.handle, m=m.handle, v=v.handle,
-                beta1_power=self.beta1_power, beta2_power=self.beta2_power,
-                lr=lr, beta1=beta1, beta2=beta2, epsilon=epsilon, grad=grad,
-                use_locking=False, use_nesterov=False)
+            def apply(grad, var=var, m=m, v=v):
+                tf.raw_ops.ResourceApplyAdam(
+                    var=var.handle, m=m.handle, v=v.handle,
+                    beta1_power=self.beta1_power,
+                    beta2_power=self.beta2_power, lr=lr, beta1=beta1,
+                    beta2=beta2, epsilon=epsilon, grad=grad,
+                    use_locking=False, use_nesterov=False)
+                return tf.constant(True)
+
+            if grad is not None:
+                apply(grad)
+                continue
+            # Reference: docs/original.md#zero-branch-skipping
+            slots_used = tf.logical_or(tf.reduce_any(tf.not_equal(m, 0.0)),
+                                       tf.reduce_any(tf.not_equal(v, 0.0)))
+            tf.cond(slots_used,
+                    lambda var=var, apply=apply: apply(
+                        tf.zeros(var.shape, var.dtype)),
+                    lambda: tf.constant(False))
         # Reference: docs/original.md#tf1-adam
         # TF1's _finish runs after every variable's update.
         self.beta1_power.assign(self.beta1_power * beta1)

@@ -26,7 +26,8 @@ from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.progress import ProgressBar
 from provlae_tf.random_streams import epoch_order
-from provlae_tf.train import checkpoints, schedule
+from provlae_tf.train import (checkpoint_writes, checkpoints, run_directory,
+                              schedule)
 from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 from provlae_tf.train.run_log import RunLog, epoch_summary
@@ -91,7 +92,15 @@ class Trainer:
         self.stage_end = list(stage_end)
         self.stop_requested = False
         keras.utils.set_random_seed(train.seed)
-        self.model = ProVLAE(config.model, stage=1)
+        self.model = ProVLAE(config.model, stage=1,
+                             exact_zero_branches=train.exact_zero_branches)
+        # Reference: docs/original.md#zero-branch-skipping
+        gap = self.model.zero_branch_skip_gap()
+        if gap is not None and not train.exact_zero_branches:
+            self.log.line(f"Notice: {gap}; computing the zero-multiplied "
+                          "branches as the original does "
+                          "(--exact_zero_branches).")
+            self.model.exact_zero_branches = True
         self.variables = list(original_variable_table(self.model).values())
         self.optimizer = TF1Adam(self.variables, train.learning_rate,
                                  train.adam_beta1, train.adam_beta2,
@@ -117,6 +126,10 @@ class Trainer:
         with tf.GradientTape() as tape:
             output = self.model(x, alpha=alpha, stage=stage, seed=seed)
             losses = compute_losses(x, output, weights)
+        # Reference: docs/original.md#zero-branch-skipping
+        # Skipped branches (inactive ladders) have None gradients, which
+        # TF1Adam applies as the zero gradients the original's
+        # zero-multiplied branches get.
         gradients = tape.gradient(losses.total, self.variables)
         self.optimizer.apply_gradients(gradients)
         return losses
@@ -148,7 +161,7 @@ class Trainer:
         try:
             self.restore()
             stages = self.config.train.stages(self.model.num_ladders)
-            checkpoints.check_stage_order(
+            run_directory.check_stage_order(
                 stages, int(self.state.completed_stages),
                 self.config.checkpoint_dir)
             for stage in stages:
@@ -182,10 +195,10 @@ class Trainer:
         state.completed_stages.assign(stage)
         # The snapshot first: a rerun after a failure (or a kill) between
         # the two writes redoes this stage end rather than skip the snapshot.
-        path = checkpoints.write_stage_snapshot(
+        path = checkpoint_writes.write_stage_snapshot(
             self.checkpoint, self.config.checkpoint_dir, stage)
-        checkpoints.save_checkpoint(self.manager, int(state.global_step),
-                                    self.config.checkpoint_dir)
+        checkpoint_writes.save_checkpoint(
+            self.manager, int(state.global_step), self.config.checkpoint_dir)
         self.log.line(f"Stage {stage} finished; snapshot in {path}.")
         end = StageEnd(self.model, self.source, stage,
                        int(state.global_step), self.log)
@@ -208,17 +221,22 @@ class Trainer:
                                    train.batch_size, int(state.step_in_epoch))
         bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
                                  f"{train.epochs_per_stage}")
-        window, start = _LossWindow(self._diverged_message(stage, epoch)), \
-            time.perf_counter()
+        window = _LossWindow(self._diverged_message(stage, epoch))
+        speed = _Speed(self.train_step)
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
                       int(state.step_in_stage), int(state.global_step), 1.0)
+        alpha_tensor = None
         for images in pipeline.iterate(batches):
-            at.alpha = (schedule.fade_in_alpha(at.step_in_stage,
-                                               train.fade_in_duration)
-                        if train.fade_in else 1.0)
+            alpha = (schedule.fade_in_alpha(at.step_in_stage,
+                                            train.fade_in_duration)
+                     if train.fade_in else 1.0)
+            if alpha_tensor is None or alpha != at.alpha:  # 1.0 after fade-in
+                alpha_tensor = tf.constant(alpha, tf.float32)
+            at.alpha = alpha
             window.add(self.train_step(
-                images, tf.constant(at.alpha, tf.float32),
-                tf.constant(at.global_step, tf.int64), stage))
+                images, alpha_tensor, tf.constant(at.global_step, tf.int64),
+                stage))
+            speed.stepped()
             at.step_in_epoch += 1
             at.step_in_stage += 1
             at.global_step += 1
@@ -239,12 +257,11 @@ class Trainer:
                     f"{self.config.checkpoint_dir}. Rerun the same command "
                     "to resume.")
         bar.close()
+        images_per_s = speed.images_per_s(train.batch_size)  # synced: flushed
         state.epoch.assign(epoch + 1)
         at.step_in_epoch = 0
         self._save_position(at)
         recon, kl = window.epoch_means()
-        images_per_s = window.count * train.batch_size / max(
-            time.perf_counter() - start, 1e-9)
         self.log.line(epoch_summary(stage, epoch + 1, train.epochs_per_stage,
                                     recon, kl, at.alpha, images_per_s))
 
@@ -252,13 +269,46 @@ class Trainer:
         self.state.step_in_epoch.assign(at.step_in_epoch)
         self.state.step_in_stage.assign(at.step_in_stage)
         self.state.global_step.assign(at.global_step)
-        checkpoints.save_checkpoint(self.manager, at.global_step,
-                                    self.config.checkpoint_dir)
+        checkpoint_writes.save_checkpoint(
+            self.manager, at.global_step, self.config.checkpoint_dir)
 
     def _diverged_message(self, stage: int, epoch: int) -> str:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
                 f"is kept in {self.manager.directory}; rerunning resumes from "
                 "it. Lower --learning_rate or check the input data.")
+
+
+# Reference: docs/original.md#training-log
+class _Speed:
+    """Training throughput of one epoch's loop: input, steps and logging.
+
+    The step that traces a stage's graph (a one-off of a few seconds) is
+    left out, and so is the checkpoint written after the epoch: the figure
+    is the rate the loop trains at, comparable with
+    benchmarks/train_throughput.py's step rate.
+    """
+
+    def __init__(self, train_step):
+        self.train_step = train_step
+        self.traces = train_step.experimental_get_tracing_count()
+        self.first = self.start = time.perf_counter()
+        self.steps = self.all_steps = 0
+
+    def stepped(self) -> None:
+        self.all_steps += 1
+        traces = self.train_step.experimental_get_tracing_count()
+        if traces != self.traces:  # this step traced: restart the clock
+            self.traces, self.start, self.steps = traces, \
+                time.perf_counter(), 0
+        else:
+            self.steps += 1
+
+    def images_per_s(self, batch_size: int) -> float:
+        """Images per second since the clock started (the whole loop when
+        no step followed the tracing one)."""
+        steps, start = (self.steps, self.start) if self.steps \
+            else (self.all_steps, self.first)
+        return steps * batch_size / max(time.perf_counter() - start, 1e-9)
 
 
 class _LossWindow:
@@ -281,9 +331,12 @@ class _LossWindow:
         """Means of the pending steps; raises if any loss is not finite."""
         if not self.pending:
             return float("nan"), np.array([np.nan])
-        total = np.array([float(l.total) for l in self.pending])
-        recon = np.array([float(l.reconstruction) for l in self.pending])
-        kl = np.stack([l.kl.numpy() for l in self.pending])
+        # One transfer (and device sync) per quantity, not one per step.
+        total = tf.stack([l.total for l in self.pending]).numpy().astype(
+            np.float64)
+        recon = tf.stack([l.reconstruction for l in self.pending]).numpy() \
+            .astype(np.float64)
+        kl = tf.stack([l.kl for l in self.pending]).numpy()
         if not np.all(np.isfinite(total)):
             raise TrainingDiverged(
                 f"The loss became {total[~np.isfinite(total)][0]} at "
