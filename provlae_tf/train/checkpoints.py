@@ -1,17 +1,10 @@
-"""Run directories: the training state, where checkpoints live, and reading
-them back (verified, with one clear line for a damaged file).
+"""Checkpoints: the training state, where they live in a run directory
+(``ckpt/ckpt-<step>.*``, ``stages/stage<k>/``), and reading them back
+(verified, with one clear line for a damaged file).
 
-Writing them is :mod:`provlae_tf.train.checkpoint_writes`; config.json and
-the rules for continuing a run are :mod:`provlae_tf.train.run_directory`.
-
-Layout of a run directory (``--checkpoint_dir``)::
-
-    config.json            the RunConfig of the latest invocation
-    invocations.jsonl      one line per invocation (what changed, when)
-    ckpt/ckpt-<step>.*     rolling tf.train checkpoints (model, optimizer, state)
-    stages/stage<k>/       a snapshot written when stage k finished
-    tensorboard/           event files
-    train.log              text log (--log_file)
+Writing them is :mod:`provlae_tf.train.checkpoint_writes`; the run
+directory's layout, config.json and the rules for continuing a run are
+:mod:`provlae_tf.train.run_directory`.
 """
 
 from __future__ import annotations
