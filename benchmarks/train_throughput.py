@@ -136,7 +136,7 @@ def measure(architecture: str, channels: int, z_dim: int, batch: int,
 
 def alternate(benches: dict, stage: int, windows: int,
               window_s: float) -> dict:
-    """Alternating windows of two benches (first, second).
+    """Alternating windows of two benches (first, second), in ABBA order.
 
     Returns ``{key: median img/s}``, ``"ratio"``: the median over rounds of
     second / first img/s, and ``"cpu_ratio"``: first / second median CPU
@@ -147,12 +147,12 @@ def alternate(benches: dict, stage: int, windows: int,
         bench.warm(stage)
     rates = {key: [] for key in benches}
     cpu = {key: [] for key in benches}
-    for _ in range(windows):
-        for key, bench in benches.items():
-            rate, seconds = bench.timed_window(stage, window_s)
+    first, second = list(benches)
+    for i in range(windows):  # first-second, second-first, ... (ABBA)
+        for key in (first, second) if i % 2 == 0 else (second, first):
+            rate, seconds = benches[key].timed_window(stage, window_s)
             rates[key].append(rate)
             cpu[key].append(seconds)
-    first, second = list(benches)
     ratios = [b / a for a, b in zip(rates[first], rates[second])]
     return {**{k: statistics.median(v) for k, v in rates.items()},
             "ratio": statistics.median(ratios),
