@@ -60,16 +60,7 @@ def write_original(directory, beta1_power, beta2_power):
     values = fixture_tensors()
     values["beta1_power"] = np.float32(beta1_power)
     values["beta2_power"] = np.float32(beta2_power)
-    graph = tf.Graph()
-    with graph.as_default():
-        variables = {name: tf.compat.v1.Variable(value, name=name)
-                     for name, value in values.items()}
-        saver = tf.compat.v1.train.Saver(var_list=variables,
-                                         save_relative_paths=True)
-        with tf.compat.v1.Session(graph=graph) as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            saver.save(session, str(directory / "checkpoint"), global_step=20,
-                       write_meta_graph=False)
+    tf1.write_tf1_checkpoint(values, str(directory), step=20)
     return directory
 
 
