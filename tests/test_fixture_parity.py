@@ -70,7 +70,12 @@ def test_original_bn_statistics_are_frozen(original):
 
 @pytest.mark.parametrize("prefix, alpha", [("", 1.0), ("fade03_", 0.3)])
 def test_forward_pass_matches(original, prefix, alpha):
-    model = original[0]
+    check_forward_pass(original[0], prefix, alpha)
+
+
+def check_forward_pass(model, prefix: str, alpha: float) -> None:
+    """The model's encoder, decoder and losses at ``alpha`` against the
+    original's recorded outputs (``prefix`` names the alpha's arrays)."""
     ref = np.load(fixture_path("tf1_dsprites", "reference.npz"))
     x = ref["x"]
     codes = model.encode(x, alpha=alpha)

@@ -32,6 +32,7 @@ from provlae_tf.train import checkpoints, schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 from tests.shared_fixtures import REPO, fixture_path
+from tests.test_fixture_parity import check_forward_pass
 from tests.tf1_powers import TINY, first_zero, tf1_power
 
 B1, B2 = np.float32(0.9), np.float32(0.999)
@@ -90,13 +91,6 @@ def run_module(module, *args):
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
                           capture_output=True, text=True, env=env, timeout=600)
-
-
-def max_rel_error(ours, reference) -> float:
-    ours = np.asarray(ours, np.float64)
-    reference = np.asarray(reference, np.float64)
-    return float(np.abs(ours - reference).max()
-                 / max(np.abs(reference).max(), 1e-30))
 
 
 def claims_a_count(text):
@@ -186,21 +180,7 @@ def test_initialising_a_run_reports_the_count_or_says_it_is_unknown(
 def test_forward_pass_matches_the_original(long_run, prefix, alpha):
     model, config = load_checkpoint(str(long_run), stage=STAGE)
     assert model.stage == STAGE and config.data.dataset == "dsprites"
-    ref = np.load(fixture_path("tf1_dsprites", "reference.npz"))
-    x = ref["x"]
-    codes = model.encode(x, alpha=alpha)
-    for ladder, (mean, log_var) in enumerate(codes, start=1):
-        assert max_rel_error(mean, ref[f"{prefix}z_mean{ladder}"]) <= 1e-5
-        assert max_rel_error(log_var, ref[f"{prefix}z_logvar{ladder}"]) <= 1e-5
-    means = [mean for mean, _ in codes]
-    logits = model.decode(means, alpha=alpha)
-    assert max_rel_error(tf.sigmoid(logits), ref[f"{prefix}x_out"]) <= 1e-5
-    weights = schedule.loss_weights(STAGE, 3, 1.0, 0.5, pre_kl=True)
-    output = model(x, alpha=alpha, eps=[tf.zeros_like(m) for m in means])
-    losses = compute_losses(tf.constant(x), output, weights)
-    assert max_rel_error(losses.reconstruction,
-                         ref[f"{prefix}reconstr_loss"]) <= 1e-5
-    assert max_rel_error(losses.total, ref[f"{prefix}loss"]) <= 1e-5
+    check_forward_pass(model, prefix, alpha)
 
 
 def test_one_training_step_is_tf1_adam_with_beta1_power_zero(long_run):
