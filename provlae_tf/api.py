@@ -10,6 +10,7 @@ import tensorflow as tf
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.convert import runs, tf1
 from provlae_tf.errors import UserError
+from provlae_tf.model.build import build_model
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.train import checkpoints
 
@@ -54,7 +55,7 @@ def load_checkpoint(path: str, stage: Optional[int] = None,
     if prefix is None:
         what = "checkpoint" if stage is None else f"snapshot of stage {stage}"
         raise UserError(f"{path}: no {what} yet; train first.")
-    model = ProVLAE(config.model, stage=checkpoints.read_stage(prefix))
+    model = build_model(config.model, stage=checkpoints.read_stage(prefix))
     tf.train.Checkpoint(model=model).restore(prefix) \
         .expect_partial().assert_existing_objects_matched()
     return model, config

@@ -15,8 +15,9 @@ from typing import Any, Collection, Mapping, Optional
 
 from provlae_tf.constants import (BN_EPSILON, CHANNELS, DEFAULT_ARCHITECTURE,
                                   MODE_NAMES, NUM_LADDERS)
+from provlae_tf.baselines import apply_model_kind
 from provlae_tf.errors import UserError
-from provlae_tf.flag_checks import parse_clip, parse_train_seq, validate
+from provlae_tf.flag_checks import parse_clip, validate
 from provlae_tf.recipes import RECIPES
 
 
@@ -26,13 +27,17 @@ class ModelConfig:
 
     Attributes:
         architecture: ``"small"`` (L = 3) or ``"celeba"`` (L = 4).
-        z_dim: latent dimensions per ladder.
+        z_dim: latent dimensions per ladder (of the ladder network the
+            baseline is compared with, for ``kind="beta_vae"``).
         channels: image channels (1 or 3).
         fix_encoder_fade: fade the ladder that switches on in the CelebA
             encoder instead of reproducing the original's off-by-one.
         bn_epsilon: epsilon of the frozen-statistics "BN".
         log_var_clip: (low, high) clip of the log-variances after sampling,
             used by the architectures that clip (CelebA).
+        kind: ``"provlae"`` or ``"vlae"`` (the ladder network) or
+            ``"beta_vae"`` (one ladder of ``L * z_dim`` latents on the
+            top ladder's encoder and decoder path).
     """
 
     architecture: str = "small"
@@ -41,10 +46,22 @@ class ModelConfig:
     fix_encoder_fade: bool = False
     bn_epsilon: float = BN_EPSILON
     log_var_clip: tuple = (-100.0, 3.0)
+    kind: str = "provlae"
+
+    @property
+    def architecture_ladders(self) -> int:
+        """L of the architecture (the ladder network's number of ladders)."""
+        return NUM_LADDERS[self.architecture]
 
     @property
     def num_ladders(self) -> int:
-        return NUM_LADDERS[self.architecture]
+        """Ladders of this model: L, or 1 for the beta-VAE baseline."""
+        return 1 if self.kind == "beta_vae" else self.architecture_ladders
+
+    @property
+    def latents_per_ladder(self) -> int:
+        """Latent dimensions of each of this model's ladders."""
+        return self.z_dim * self.architecture_ladders // self.num_ladders
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +170,9 @@ class RunConfig:
     def identity(self) -> dict[str, Any]:
         """What must not change when a run is continued: the variables' shapes
         and the data the order was drawn over."""
-        return {**dataclasses.asdict(self.model),
+        model = dataclasses.asdict(self.model)
+        model["model"] = model.pop("kind")  # named as its flag, --model
+        return {**model,
                 "dataset": self.data.dataset,
                 "max_examples": self.data.max_examples}
 
@@ -173,6 +192,7 @@ FLAG_FIELDS = {
     "dataset": "data.dataset",
     "data_dir": "data.data_dir",
     "max_examples": "data.max_examples",
+    "model": "model.kind",
     "architecture": "model.architecture",
     "z_dim": "model.z_dim",
     "fix_encoder_fade": "model.fix_encoder_fade",
@@ -235,9 +255,8 @@ def build_config(values: Mapping[str, Any],
     dataset = values["dataset"]
     if values["architecture"] == "auto":
         values["architecture"] = DEFAULT_ARCHITECTURE[dataset]
-    num_ladders = NUM_LADDERS[values["architecture"]]
-    values["train_seq"] = parse_train_seq(str(values["train_seq"]),
-                                           num_ladders)
+    values = apply_model_kind(values, NUM_LADDERS[values["architecture"]],
+                              explicit)
     values["log_var_clip"] = parse_clip(values["log_var_clip"])
     values["mode"] = MODE_NAMES.get(values["mode"], values["mode"])
     values["checkpoint_dir"] = (values["checkpoint_dir"]

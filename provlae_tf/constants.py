@@ -17,6 +17,9 @@ GRID_IMAGES = {"dsprites": 737_280, "3dshapes": 480_000}
 # Architectures and their number of ladders L.
 NUM_LADDERS = {"small": 3, "celeba": 4}
 ARCHITECTURES = tuple(NUM_LADDERS)
+# The models of --model: pro-VLAE and the two non-progressive baselines
+# (docs/original.md#baselines).
+MODELS = ("provlae", "vlae", "beta_vae")
 # Reference: docs/original.md#dataset-choice
 # The network each dataset uses when --architecture=auto.
 DEFAULT_ARCHITECTURE = {"dsprites": "small", "3dshapes": "small",

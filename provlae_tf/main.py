@@ -42,8 +42,10 @@ def train(config: config_lib.RunConfig) -> None:
     pipeline.steps_per_epoch(source.num_examples, config.train.batch_size)
     stages = config.train.stages(config.model.num_ladders)
     completed = checkpoints.read_completed_stages(config.checkpoint_dir)
-    if completed is None:  # nothing of ours yet: an original counts as k-1
-        completed = stages[0] - 1 if config.init_from else 0
+    # Reference: docs/original.md#start-at-any-stage
+    if completed is None:  # nothing of ours yet: start at the first stage
+        # (from an original checkpoint, which counts as stage k-1, or fresh)
+        completed = stages[0] - 1
         if config.init_from:
             from provlae_tf.convert.runs import check_importable
             check_importable(config)

@@ -183,7 +183,7 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
             "diverged, so no metric is meaningful (earlier stages' snapshots "
             "load with provlae_tf.load_checkpoint(dir, stage=k)).")
     result = scorecard.compute_metrics(
-        encoded, z_dim=model.config.z_dim, num_ladders=model.num_ladders,
+        encoded, z_dim=model.config.latents_per_ladder, num_ladders=model.num_ladders,
         ground_truth=ground_truth, dataset=dataset, options=run.eval,
         seed=seed, log=log)
     result["seconds"]["encoding"] = encode_seconds
@@ -208,7 +208,7 @@ def _plot_mi_matrix(result: dict, model, path: str) -> str:
     from provlae_tf.viz import plots
     return plots.plot_mi_matrix(
         np.asarray(result["mi_normed"]), result["mig_factors"],
-        model.config.z_dim, model.num_ladders, path,
+        model.config.latents_per_ladder, model.num_ladders, path,
         title=f"Normalised MI, stage {result['stage']} "
               f"(MIG {result['all']['mig']:.3f}, "
               f"MIG-sup {result['all']['mig_sup']:.3f})")

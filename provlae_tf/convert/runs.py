@@ -50,6 +50,12 @@ def resolve_original(config: RunConfig, explicit: Collection[str]) -> RunConfig:
         UserError: a flag contradicts the checkpoint, or --train_seq is
             missing (the checkpoint cannot tell its stage).
     """
+    if config.model.kind == "beta_vae":
+        raise UserError(
+            f"--model=beta_vae: {config.init_from} holds the original's "
+            "ladder network, which has no beta-VAE. Start it with "
+            "--model=provlae or --model=vlae, or train the beta-VAE from "
+            "scratch in a new --checkpoint_dir.")
     info = _inspect(tf1.latest_prefix(config.init_from), config)
     for flag, asked, found in (
             ("z_dim", config.model.z_dim, info.z_dim),

@@ -42,7 +42,7 @@ def stage_information(model, source: ImageSource, *, num_images: int,
         model, source,
         random_streams.generator(seed, random_streams.INFORMATION_NOISE),
         indices=indices)
-    z_dim = model.config.z_dim
+    z_dim = model.config.latents_per_ladder
     information = information_per_ladder(
         encoded.samples, encoded.params, z_dim, model.num_ladders,
         random_streams.generator(seed, random_streams.INFORMATION_QUERIES),

@@ -12,8 +12,9 @@ import functools
 import tensorflow as tf
 
 from provlae_tf.constants import NUM_LADDERS
-from provlae_tf.model.ladder_blocks import (LadderGenerator, LadderHead,
-                                            PixelLogits, TrunkBlock)
+from provlae_tf.model.ladder_blocks import (DecoderPath, LadderGenerator,
+                                            LadderHead, PixelLogits,
+                                            TrunkBlock)
 from provlae_tf.model.scoped_layers import BlockStyle
 
 
@@ -48,23 +49,38 @@ CELEBA = Architecture("celeba", NUM_LADDERS["celeba"], True, True)
 ARCHITECTURES = {a.name: a for a in (SMALL, CELEBA)}
 
 
+def _generator(name, dense_layers, map_shape, deconvs, style,
+               z_branch: bool):
+    """``gen<l>``; without its z-branch, only the path from the level above."""
+    if z_branch:
+        return LadderGenerator(name, dense_layers, map_shape, deconvs, style)
+    return DecoderPath(name, deconvs, style)
+
+
 # Reference: docs/original.md#small-architecture
-def build_small(z_dim: int, channels: int, bn_epsilon: float):
-    """Scopes of the "small" network: ELU, 32 filters, fc 256."""
+def build_small(z_dim: int, channels: int, bn_epsilon: float,
+                z_branches: bool = True):
+    """Scopes of the "small" network: ELU, 32 filters, fc 256.
+
+    ``z_branches=False`` builds the generators below the top without their
+    z-branches (the beta-VAE baseline's decoder).
+    """
     style = BlockStyle(tf.nn.elu, bn_epsilon)
     trunk = [TrunkBlock(f"qh{l}", 32, style) for l in (1, 2, 3)]
     ladders = {l: LadderHead(f"qladder{l}", [(32, 2, True)], [(256, True)],
                              z_dim, style) for l in (3, 2, 1)}
     gens = {}
     for l, size in ((3, 4), (2, 8), (1, 16)):
-        gens[l] = LadderGenerator(
+        gens[l] = _generator(
             f"gen{l}", [(256, True), (size * size * 32, True)],
-            (size, size, 32), [(32, 2, True)], style)
+            (size, size, 32), [(32, 2, True)], style, z_branches or l == 3)
     return trunk, ladders, gens, PixelLogits("gen0", channels, style)
 
 
-def build_celeba(z_dim: int, channels: int, bn_epsilon: float):
-    """Scopes of the "celeba" network: leaky ReLU, 64..512 filters."""
+def build_celeba(z_dim: int, channels: int, bn_epsilon: float,
+                 z_branches: bool = True):
+    """Scopes of the "celeba" network: leaky ReLU, 64..512 filters (see
+    :func:`build_small` for ``z_branches``)."""
     style = BlockStyle(functools.partial(tf.nn.leaky_relu, alpha=0.2),
                      bn_epsilon)
     trunk = [TrunkBlock(f"qh{l}", f, style)
@@ -79,16 +95,17 @@ def build_celeba(z_dim: int, channels: int, bn_epsilon: float):
                       z_dim, style),
     }
     gens = {
-        4: LadderGenerator("gen4", [(1024, True), (1024, True),
-                                    (4 * 4 * 512, True)], (4, 4, 512), [], style),
-        3: LadderGenerator("gen3", [(4 * 4 * 512, True)], (4, 4, 512),
-                           [(512, 1, True), (256, 2, True)], style),
-        2: LadderGenerator("gen2", [(8 * 8 * 256, True)], (8, 8, 256),
-                           [(128, 2, True), (64, 1, True)], style),
+        4: _generator("gen4", [(1024, True), (1024, True),
+                               (4 * 4 * 512, True)], (4, 4, 512), [], style,
+                      True),
+        3: _generator("gen3", [(4 * 4 * 512, True)], (4, 4, 512),
+                      [(512, 1, True), (256, 2, True)], style, z_branches),
+        2: _generator("gen2", [(8 * 8 * 256, True)], (8, 8, 256),
+                      [(128, 2, True), (64, 1, True)], style, z_branches),
         # Reference: docs/original.md#celeba-architecture
         # gen1 has activations but no "BN" at all.
-        1: LadderGenerator("gen1", [(16 * 16 * 64, False)], (16, 16, 64),
-                           [(64, 2, False)], style),
+        1: _generator("gen1", [(16 * 16 * 64, False)], (16, 16, 64),
+                      [(64, 2, False)], style, z_branches),
     }
     return trunk, ladders, gens, PixelLogits("gen0", channels, style)
 

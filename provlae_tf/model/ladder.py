@@ -64,6 +64,13 @@ class ProVLAE(keras.Model):
         self.config = config
         self.exact_zero_branches = bool(exact_zero_branches)
         self.architecture = ARCHITECTURES[config.architecture]
+        self._build_scopes()
+        self.stage = 1
+        self.set_stage(stage)
+        self._build_variables()
+
+    def _build_scopes(self) -> None:
+        config = self.config
         trunk, heads, gens, pixels = BUILDERS[config.architecture](
             config.z_dim, config.channels, config.bn_epsilon)
         levels = range(1, len(trunk) + 1)
@@ -73,13 +80,10 @@ class ProVLAE(keras.Model):
         self.heads = [heads[l] for l in levels]
         self.generators = [gens[l] for l in levels]
         self.pixels = pixels
-        self.stage = 1
-        self.set_stage(stage)
-        self._build_variables()
 
     @property
     def num_ladders(self) -> int:
-        return self.architecture.num_ladders
+        return self.config.num_ladders
 
     def set_stage(self, stage: int) -> None:
         """Sets the progressive stage used when no stage is passed explicitly."""
@@ -95,8 +99,8 @@ class ProVLAE(keras.Model):
     def _build_variables(self) -> None:
         x = tf.zeros([1, IMAGE_SIZE, IMAGE_SIZE, self.config.channels])
         self(x, stage=self.num_ladders,
-             eps=[tf.zeros([1, self.config.z_dim])] * self.num_ladders,
-             exact=True)
+             eps=[tf.zeros([1, self.config.latents_per_ladder])]
+             * self.num_ladders, exact=True)
 
     # ------------------------------------------------------------------ encoder
     # Reference: docs/original.md#fade-in
@@ -242,7 +246,8 @@ class ProVLAE(keras.Model):
     # Reference: docs/original.md#sampling-noise
     def noise(self, batch_size, seed=None) -> list:
         """Standard-normal noise per ladder; stateless when ``seed`` is given."""
-        shape = tf.stack([self.num_ladders, batch_size, self.config.z_dim])
+        shape = tf.stack([self.num_ladders, batch_size,
+                          self.config.latents_per_ladder])
         if seed is None:
             return tf.unstack(tf.random.normal(shape), self.num_ladders)
         return tf.unstack(tf.random.stateless_normal(shape, seed),

@@ -171,6 +171,22 @@ class LadderGenerator(OriginalScope):
         return total, size
 
 
+class DecoderPath(OriginalScope):
+    """``gen<l>`` without a z-branch: its transposed convolutions carry the
+    map from above down one level (the beta-VAE baseline's decoder below the
+    top, :class:`~provlae_tf.model.beta_vae.BetaVAE`)."""
+
+    def __init__(self, name: str, deconvs: Sequence[ConvSpec],
+                 style: BlockStyle):
+        super().__init__(name, style)
+        self.deconvs = [
+            self._block(self._deconv(f, s), bn)
+            for f, s, bn in deconvs]
+
+    def call(self, above):
+        return run_blocks(self.deconvs, above)
+
+
 class PixelLogits(OriginalScope):
     """``gen0``: the last stride-2 transposed convolution; linear, no "BN"."""
 

@@ -23,9 +23,9 @@ FROZEN_STATISTICS = {"moving_mean": 0.0, "moving_variance": 1.0}
 
 def scopes(model) -> list:
     """The model's original scopes in the original's creation order."""
-    top_down = list(reversed(range(model.num_ladders)))
-    return (list(model.trunk) + [model.heads[i] for i in top_down]
-            + [model.generators[i] for i in top_down] + [model.pixels])
+    # heads and generators are listed bottom first.
+    return (list(model.trunk) + list(reversed(model.heads))
+            + list(reversed(model.generators)) + [model.pixels])
 
 
 # Reference: docs/original.md#variable-names

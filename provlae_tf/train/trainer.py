@@ -22,6 +22,7 @@ from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
 from provlae_tf.errors import Interrupted, TrainingDiverged, UserError
 from provlae_tf.model import stages
+from provlae_tf.model.build import build_model
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.progress import ProgressBar
@@ -92,7 +93,7 @@ class Trainer:
         self.stage_end = list(stage_end)
         self.stop_requested = False
         keras.utils.set_random_seed(train.seed)
-        self.model = ProVLAE(config.model, stage=1,
+        self.model = build_model(config.model, stage=1,
                              exact_zero_branches=train.exact_zero_branches)
         # Reference: docs/original.md#zero-branch-skipping
         gap = self.model.zero_branch_skip_gap()
@@ -159,8 +160,10 @@ class Trainer:
     def run(self) -> None:
         """Trains the configured stages, resuming wherever the run stopped."""
         try:
-            self.restore()
+            restored = self.restore()
             stages = self.config.train.stages(self.model.num_ladders)
+            if not restored:
+                self._start_fresh(stages[0])
             run_directory.check_stage_order(
                 stages, int(self.state.completed_stages),
                 self.config.checkpoint_dir)
@@ -176,6 +179,29 @@ class Trainer:
             with contextlib.suppress(OSError):
                 self.log.line(f"{type(e).__name__}: {e}", echo=False)
             raise
+
+    # Reference: docs/original.md#start-at-any-stage
+    # Reference: docs/original.md#baselines
+    def _start_fresh(self, first_stage: int) -> None:
+        """A run without a checkpoint starts at its first stage: stages
+        before it are skipped (the original's --train_seq=k on an empty
+        directory), and the baselines say what they train instead."""
+        train, model = self.config.train, self.config.model
+        if model.kind != "provlae":
+            self.log.line(
+                f"--model={model.kind}: ladders "
+                f"{stages.active_ladders(first_stage, model.num_ladders)} "
+                f"trained together from the first step for "
+                f"{train.epochs_per_stage} epochs (the progressive run's "
+                "total), without fade-in or pre-KL.")
+        elif first_stage > 1:
+            skipped = ("stage 1" if first_stage == 2
+                       else f"stages 1..{first_stage - 1}")
+            self.log.line(
+                f"Starting at stage {first_stage} from a fresh initialisation;"
+                f" {skipped} skipped, as the original does with --train_seq="
+                f"{first_stage} on an empty directory.")
+        self.state.completed_stages.assign(first_stage - 1)
 
     def _train_stage(self, stage: int) -> None:
         state, train = self.state, self.config.train

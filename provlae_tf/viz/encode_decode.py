@@ -39,7 +39,7 @@ def posterior(model, x: np.ndarray, rng: np.random.Generator) -> Posterior:
     unclipped log-variance, as the original), with the noise given
     explicitly so the result depends only on ``rng``.
     """
-    n, z_dim = len(x), model.config.z_dim
+    n, z_dim = len(x), model.config.latents_per_ladder
     eps = rng.standard_normal((model.num_ladders, n, z_dim)).astype(np.float32)
     output = model(tf.constant(x, tf.float32), alpha=1.0,
                    eps=[tf.constant(e) for e in eps])

@@ -112,7 +112,8 @@ def traverse(model, base: Sequence[np.ndarray],
         values: the sweep.
         threshold: selection threshold on the variance.
     """
-    latents = latent_order(model.num_ladders, model.config.z_dim)
+    latents = latent_order(model.num_ladders,
+                           model.config.latents_per_ladder)
     frames = [code for latent in latents
               for code in traversal_codes(base, latent, values)]
     decoded = encode_decode.decode_images(model, encode_decode.stack_codes(frames))
