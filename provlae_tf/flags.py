@@ -17,7 +17,8 @@ from typing import Collection, Optional
 
 from absl import flags
 
-from provlae_tf.constants import ARCHITECTURES, DATASETS, MODES, RESTORE_MODES
+from provlae_tf.constants import (ARCHITECTURES, DATASETS, MODELS, MODES,
+                                  RESTORE_MODES)
 
 _RECIPE = " Default: the --dataset's recipe (dSprites: {})."
 
@@ -58,8 +59,9 @@ def _define_all(fv: flags.FlagValues) -> None:
     flags.DEFINE_string(
         "train_seq", "all",
         "Progressive stage to train: 1..L trains that stage only (continuing "
-        "from stage k-1 in --checkpoint_dir, as the original scripts do); "
-        "'all' trains every remaining stage.", flag_values=fv)
+        "from stage k-1 in --checkpoint_dir, as the original scripts do, or "
+        "from a fresh initialisation in an empty one); 'all' trains every "
+        "remaining stage.", flag_values=fv)
     flags.DEFINE_boolean("KL", True,
                          "Pre-KL: weight inactive ladders' KL by --coff."
                          + _RECIPE.format("true"), flag_values=fv)
@@ -92,6 +94,12 @@ def _define_all(fv: flags.FlagValues) -> None:
     flags.DEFINE_integer("fade_in_duration", 5000,
                          "Iterations of the fade-in (alpha = iter / this).",
                          flag_values=fv)
+    flags.DEFINE_enum(
+        "model", "provlae", MODELS,
+        "provlae (progressive), or a non-progressive baseline trained for "
+        "L x --epoch_size epochs in one stage, without fade-in or pre-KL: "
+        "vlae (every ladder from the first step) or beta_vae (one ladder of "
+        "L x --z_dim latents on the top ladder's path).", flag_values=fv)
     flags.DEFINE_enum("architecture", "auto", ("auto", *ARCHITECTURES),
                       "Network; auto = celeba for CelebA, else small.",
                       flag_values=fv)
@@ -125,10 +133,12 @@ def _define_all(fv: flags.FlagValues) -> None:
                       "original) or its posterior mean.", flag_values=fv)
     flags.DEFINE_integer("traverse_image", 0, "Dataset index of the image "
                          "whose code is traversed.", flag_values=fv)
-    flags.DEFINE_integer("eval_images", 0, "Images for the dataset-mean "
-                         "losses of --mode=2, and for --mode=3 on a dataset "
-                         "without factors (0 = the whole dataset).",
-                         flag_values=fv)
+    flags.DEFINE_integer("eval_images", 0, "A seeded random subset of this "
+                         "many images (0 = the whole dataset): --mode=2's "
+                         "dataset-mean losses, and every --mode=3 metric (on "
+                         "dSprites and 3D Shapes too: faster, noisier "
+                         "estimates; the paper's numbers use all images, "
+                         "the default).", flag_values=fv)
     flags.DEFINE_integer("mig_samples", 10000, "--mode=3: subsample S of "
                          "every entropy estimate of MIG (the original's "
                          "10000).", flag_values=fv)

@@ -16,7 +16,7 @@ import numpy as np
 
 from provlae_tf import random_streams
 from provlae_tf.config import RunConfig, load_run_config
-from provlae_tf.constants import CHANNELS, FACTORISED_DATASETS
+from provlae_tf.constants import CHANNELS, FACTORISED_DATASETS, GRID_IMAGES
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import load_json, save_json
@@ -147,23 +147,39 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
 
     dSprites and 3D Shapes get MIG, MIG-sup, the factor metric and the
     histogram MIG (all ladders and per ladder); every dataset gets KL and
-    I(x; z_l) per ladder.
+    I(x; z_l) per ladder. ``--eval_images=N`` encodes a seeded subset of N
+    images and computes every metric from it (on a factor grid too; the
+    paper's numbers use all images, the default).
     """
     from provlae_tf.data import registry
     from provlae_tf.metrics import encoding, scorecard
     model, run = load_run(config, dataset_given)
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
+    eval_images = run.eval.eval_images
     if dataset in FACTORISED_DATASETS:
+        # The grid's published size, known before anything is read.
+        grid = GRID_IMAGES.get(dataset)
+        if grid is not None and eval_images > grid:
+            raise UserError(f"--eval_images={eval_images}: expected 0 (all) "
+                            f"or at most the {grid} images of {dataset}.")
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
         source = ground_truth.source
-        indices = np.arange(source.num_examples)  # the metrics need them all
+        scorecard.check_subset_size(eval_images, ground_truth)
+        indices = random_streams.subset_indices(
+            source.num_examples, eval_images, seed,
+            random_streams.EVALUATION_SUBSET)
+        if len(indices) < source.num_examples:
+            log(f"--eval_images={eval_images}: every metric from a seeded "
+                f"random subset of {len(indices)} of the "
+                f"{source.num_examples} images (the paper's numbers use "
+                "all of them: --eval_images=0).")
     else:
         ground_truth = None
         source = registry.load_source(dataset, data_dir, log=log)
         log(f"--dataset={dataset} has no ground-truth factors: computing KL "
             "and I(x; z_l) per ladder only.")
         indices = random_streams.subset_indices(
-            source.num_examples, run.eval.eval_images, seed,
+            source.num_examples, eval_images, seed,
             random_streams.EVALUATION_SUBSET)
     start = time.perf_counter()
     bar = ProgressBar(len(indices),
@@ -193,7 +209,10 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     if ground_truth is not None:
         _plot_mi_matrix(result, model, os.path.join(
             run.checkpoint_dir, "images", f"stage{model.stage}_mi_matrix.png"))
-    log(f"Stage {model.stage}, {dataset}, {result['num_images']} images:")
+    subset_note = (f" (a random subset of the {result['grid_images']})"
+                   if result.get("eval_subset") else "")
+    log(f"Stage {model.stage}, {dataset}, {result['num_images']} images"
+        f"{subset_note}:")
     log(scorecard.format_table(result, model.num_ladders))
     log(f"Wrote {path}")
     return result

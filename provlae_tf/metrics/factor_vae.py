@@ -14,6 +14,12 @@
 
 When every latent is pruned the metric is 0.0 (disentanglement_lib's
 convention: no latent carries information).
+
+A ground truth that cannot produce every factor combination (a random
+subset of the grid, ``--eval_images``) draws each vote's batch itself: it
+provides ``sample_fixed_factor_batches(fixed, batch_size, rng)`` (see
+:class:`GroundTruth`), which step 2 then uses instead of fixing factor ``k``
+in freshly drawn combinations.
 """
 
 from __future__ import annotations
@@ -28,7 +34,15 @@ REPRESENT_BATCH = 1024
 
 
 class GroundTruth(Protocol):
-    """What the metrics need of a dataset with known factors."""
+    """What the metrics need of a dataset with known factors.
+
+    Optionally also ``sample_fixed_factor_batches(fixed, batch_size, rng)``:
+    the observations ``(len(fixed) * batch_size, ...)`` of ``len(fixed)``
+    vote batches, batch ``i`` sharing one value of factor ``fixed[i]`` (the
+    value and the other factors drawn by the ground truth). The factor
+    metric uses it when present; without it a vote fixes the factor in
+    ``sample_factors``' combinations.
+    """
 
     factor_sizes: Sequence[int]
 
@@ -72,16 +86,22 @@ def _votes(ground_truth: GroundTruth, represent, rng, num_votes: int,
     votes = np.zeros((num_factors, global_variance.size), np.int64)
     # Several votes' observations go through ``represent`` together.
     per_call = max(1, REPRESENT_BATCH // batch_size)
+    # A subset of the grid lacks most combinations that fixing a factor would
+    # make: it draws the batches itself (the whole grid never has this).
+    draw_batches = getattr(ground_truth, "sample_fixed_factor_batches", None)
     for start in range(0, num_votes, per_call):
         count = min(per_call, num_votes - start)
         fixed = rng.integers(num_factors, size=count)
-        factors = ground_truth.sample_factors(count * batch_size, rng)
-        factors = factors.reshape(count, batch_size, num_factors)
-        votes_range = np.arange(count)
-        shared = factors[votes_range, 0, fixed]
-        factors[votes_range, :, fixed] = shared[:, None]
-        observations = ground_truth.sample_observations_from_factors(
-            factors.reshape(count * batch_size, num_factors), rng)
+        if draw_batches is not None:
+            observations = draw_batches(fixed, batch_size, rng)
+        else:
+            factors = ground_truth.sample_factors(count * batch_size, rng)
+            factors = factors.reshape(count, batch_size, num_factors)
+            votes_range = np.arange(count)
+            shared = factors[votes_range, 0, fixed]
+            factors[votes_range, :, fixed] = shared[:, None]
+            observations = ground_truth.sample_observations_from_factors(
+                factors.reshape(count * batch_size, num_factors), rng)
         codes = np.asarray(represent(observations), np.float64)
         codes = codes.reshape(count, batch_size, -1)[:, :, active]
         local = np.var(codes, axis=1, ddof=1) / global_variance[active]

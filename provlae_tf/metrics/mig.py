@@ -12,6 +12,10 @@ The original pro-VLAE evaluation, step by step:
    MIG-sup = mean over active latents of (largest - second largest MI over
    factors). Active: variance over the rows of the posterior means > 1e-2.
 
+On a random subset of the grid (``--eval_images``) the same steps run on
+the subset's rows; a value with no row there is left out of step 2 and of
+the ``log`` of step 3 (``skip_missing_values``).
+
 Reference: docs/original.md#mig-estimator
 Reference: docs/original.md#mig-clamping
 The clamping applies to the MI values before the gaps are taken (a recorded
@@ -49,6 +53,9 @@ class MigResult:
         factor_indices: the factor columns used, in the rows' order.
         call_entropies: ``(calls, K)`` every estimate, in call order (all
             rows, then each chosen factor's values ascending).
+        num_values: per chosen factor, the values scored (the ``|v_k|`` of
+            the normalisation): its size on a whole grid, the values that
+            have rows with ``skip_missing_values``.
     """
     mig: float
     mig_sup: float
@@ -59,6 +66,7 @@ class MigResult:
     mean_variance: np.ndarray
     factor_indices: tuple
     call_entropies: np.ndarray
+    num_values: tuple = ()
 
 
 # Reference: docs/original.md#active-units
@@ -70,25 +78,39 @@ def active_units(means: np.ndarray,
 
 
 def factor_value_rows(factors: np.ndarray, factor_sizes: Sequence[int],
-                      factor_indices: Sequence[int]) -> list:
+                      factor_indices: Sequence[int],
+                      skip_missing: bool = False) -> list:
     """Rows of each value of each chosen factor, in the estimator's call order.
 
+    Args:
+        factors: ``(N, F)`` integer factor classes of the rows.
+        factor_sizes: number of values of each factor.
+        factor_indices: the chosen factors.
+        skip_missing: leave out the values that have no row (a subset of the
+            grid) instead of refusing them.
+
     Returns:
-        A list, per chosen factor, of ``factor_sizes[k]`` ascending row-index
-        arrays (value 0 first).
+        A list, per chosen factor, of ascending row-index arrays, one per
+        value in ascending order (value 0 first): ``factor_sizes[k]`` of them,
+        or with ``skip_missing`` one per value that has rows.
 
     Raises:
-        ValueError: a value has no row (the metric needs the whole grid).
+        ValueError: a value has no row and not ``skip_missing`` (the
+            original's metric needs the whole grid), or a class is out of
+            range.
     """
     factors = np.asarray(factors)
     per_factor = []
     for k in factor_indices:
         order = np.argsort(factors[:, k], kind="stable")
         counts = np.bincount(factors[:, k], minlength=factor_sizes[k])
-        if counts.size != factor_sizes[k] or not counts.all():
+        if counts.size != factor_sizes[k] or not (skip_missing
+                                                  or counts.all()):
             raise ValueError(f"factor {k}: every one of its {factor_sizes[k]} "
                              f"values needs rows, counts are {counts}")
-        per_factor.append(np.split(order, np.cumsum(counts)[:-1]))
+        rows = np.split(order, np.cumsum(counts)[:-1])
+        per_factor.append([r for r in rows if r.size] if skip_missing
+                          else rows)
     return per_factor
 
 
@@ -131,8 +153,9 @@ def estimate_mig(samples: np.ndarray, params: np.ndarray,
                  rng: Optional[np.random.Generator] = None,
                  num_samples: int = 10000,
                  subsamples: Optional[Sequence[np.ndarray]] = None,
-                 method: str = "fast", rtol: float = 1e-9) -> MigResult:
-    """MIG and MIG-sup of a code over a whole factor grid.
+                 method: str = "fast", rtol: float = 1e-9,
+                 skip_missing_values: bool = False) -> MigResult:
+    """MIG and MIG-sup of a code over a whole factor grid (or a subset).
 
     Args:
         samples: ``(N, K)`` one posterior sample per row.
@@ -148,9 +171,21 @@ def estimate_mig(samples: np.ndarray, params: np.ndarray,
             ascending (to replay a recorded run).
         method: density evaluator, ``"fast"`` or ``"brute"``.
         rtol: relative error allowed per density for ``"fast"``.
+        skip_missing_values: the rows are a subset of the grid (e.g.
+            ``--eval_images``), where a value may have no row: such a value
+            is left out, i.e. the estimator runs on the values present.
+            ``H(z_j | v_k)`` is the mean over the present values (unweighted,
+            as over the whole grid) and the MI is normalised by the log of
+            their number (the entropy of a uniform factor over them). With
+            every value present this is the whole-grid estimator.
 
     Returns:
         A ``MigResult``.
+
+    Raises:
+        ValueError: a chosen factor has fewer than 2 values (with
+            ``skip_missing_values``: fewer than 2 values present), or a value
+            has no row without ``skip_missing_values``.
     """
     factor_indices = tuple(range(len(factor_sizes)) if factor_indices is None
                            else factor_indices)
@@ -158,7 +193,14 @@ def estimate_mig(samples: np.ndarray, params: np.ndarray,
     if min(sizes) < 2:
         raise ValueError(f"factors {factor_indices} have sizes {sizes}: the "
                          "MI is normalised by log(size), so each needs >= 2")
-    slices = factor_value_rows(factors, factor_sizes, factor_indices)
+    slices = factor_value_rows(factors, factor_sizes, factor_indices,
+                               skip_missing=skip_missing_values)
+    if skip_missing_values:
+        sizes = [len(per_value) for per_value in slices]
+        if min(sizes) < 2:
+            raise ValueError(
+                f"factors {factor_indices} have {sizes} values with rows: the "
+                "MI is normalised by log(values), so each needs >= 2")
     calls = [None] + [rows for per_value in slices for rows in per_value]
     if subsamples is None:
         if rng is None:
@@ -179,4 +221,4 @@ def estimate_mig(samples: np.ndarray, params: np.ndarray,
     active, variance = active_units(np.asarray(params)[..., 0])
     mig, mig_sup = gap_scores(mi_normed, active)
     return MigResult(mig, mig_sup, mi_normed, marginal, conditional, active,
-                     variance, factor_indices, entropies)
+                     variance, factor_indices, entropies, tuple(sizes))

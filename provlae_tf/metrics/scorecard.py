@@ -16,6 +16,14 @@ image, so ``represent(observation of factors f)`` is the mean of row
 ``index(f)`` (identical to encoding it again, up to float rounding of the
 batch it was encoded in), which saves encoding ~1M images.
 
+By default every image of the grid is encoded (the paper's numbers).
+``--eval_images=N`` encodes a seeded random subset of N images instead
+(:func:`provlae_tf.random_streams.subset_indices`, sorted) and computes every
+metric from it (:class:`EncodedSubsetGroundTruth`): MIG on the subset's
+rows (a value absent from the subset is left out), the factor metric's
+votes and variances and the histogram MIG's samples drawn from the subset's
+images. Then the metrics estimate the whole grid's, with more noise.
+
 Each metric draws from its own stream (:mod:`provlae_tf.random_streams`),
 so changing one option never changes another metric's value. The sizes of
 the estimates are the ``--mode=3`` fields of
@@ -33,6 +41,7 @@ import numpy as np
 from provlae_tf import random_streams
 from provlae_tf.config import EvalConfig
 from provlae_tf.data import factor_grid
+from provlae_tf.errors import UserError
 from provlae_tf.metrics.encoding import EncodedDataset
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
@@ -95,6 +104,134 @@ class EncodedGroundTruth:
         return lambda indices: self.means[indices][:, columns]
 
 
+def minimum_subset(factor_sizes: Sequence[int]) -> int:
+    """The smallest ``--eval_images`` subset of a factor grid: one image more
+    than the largest factor has values.
+
+    A vote of the factor metric fixes a value that at least 2 images of the
+    subset show (a variance needs two); with this many images every factor
+    has such a value, whichever images are drawn (pigeonhole).
+    """
+    return max(int(size) for size in factor_sizes) + 1
+
+
+def check_subset_size(eval_images: int, ground_truth) -> None:
+    """Refuses an ``--eval_images`` subset (0 < N < grid) below
+    :func:`minimum_subset` of the ground truth's factors.
+
+    Raises:
+        UserError: naming --eval_images and the minimum.
+    """
+    total = ground_truth.source.num_examples
+    minimum = minimum_subset(ground_truth.factor_sizes)
+    if 0 < eval_images < min(minimum, total):
+        raise UserError(
+            f"--eval_images={eval_images}: expected 0 (all {total} images) or "
+            f"at least {minimum} (one more than the "
+            f"{minimum - 1} values of the largest factor, so that every "
+            "factor-metric vote has two images to compare).")
+
+
+# Reference: docs/original.md#mig-estimator
+class EncodedSubsetGroundTruth(EncodedGroundTruth):
+    """The ground truth of a random subset of the grid (``--eval_images``).
+
+    Whatever the metrics draw comes from the subset's images: ``sample_factors``
+    the factors of uniformly random subset images (with replacement), and a
+    factor-metric vote (:meth:`sample_fixed_factor_batches`) images of the
+    subset that share the vote's value. ``represent`` looks codes up by
+    dataset index, as the whole grid's does, and refuses an image outside
+    the subset.
+
+    Args:
+        ground_truth: a :class:`~provlae_tf.data.ground_truth.GroundTruthData`.
+        means: ``(n, K)`` encoded means of the subset's images.
+        indices: ``(n,)`` their dataset indices, strictly increasing.
+
+    Raises:
+        UserError: a factor has no value that 2 images of the subset show
+            (no vote could fix it).
+    """
+
+    def __init__(self, ground_truth, means: np.ndarray, indices: np.ndarray):
+        super().__init__(ground_truth, means)
+        self.indices = np.asarray(indices, np.int64)
+        self.factors = ground_truth.index_to_factors(self.indices)[
+            :, list(self.varying)]
+        # Per factor: the subset's rows sorted by its value, and where each
+        # value with >= 2 rows starts in that order and how many rows it has
+        # (padded to the factor with the most such values).
+        self._order = np.argsort(self.factors, axis=0, kind="stable").T
+        usable = []
+        for f, size in enumerate(self.factor_sizes):
+            counts = np.bincount(self.factors[:, f], minlength=size)
+            starts = np.cumsum(counts) - counts
+            values = np.flatnonzero(counts >= 2)
+            if not values.size:
+                raise UserError(
+                    f"--eval_images={len(self.indices)}: no value of "
+                    f"{self.factor_names[f]} has 2 images in the subset, "
+                    "which a vote of the factor metric needs; expected at "
+                    f"least {minimum_subset(self.factor_sizes)} images.")
+            usable.append((starts[values], counts[values]))
+        width = max(len(starts) for starts, _ in usable)
+        self._num_usable = np.array([len(starts) for starts, _ in usable])
+        self._starts = np.zeros((len(usable), width), np.int64)
+        self._counts = np.ones((len(usable), width), np.int64)
+        for f, (starts, counts) in enumerate(usable):
+            self._starts[f, :len(starts)] = starts
+            self._counts[f, :len(counts)] = counts
+
+    def usable_values(self, factor: int) -> np.ndarray:
+        """Values of (varying) ``factor`` that a vote may fix: those shown
+        by at least 2 images of the subset."""
+        order = self._order[factor]
+        starts = self._starts[factor, :self._num_usable[factor]]
+        return self.factors[order[starts], factor]
+
+    def sample_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
+        """Factors ``(num, F)`` of ``num`` uniformly random subset images."""
+        return self.factors[rng.integers(len(self.indices), size=num)]
+
+    def sample_fixed_factor_batches(self, fixed: np.ndarray, batch_size: int,
+                                    rng: np.random.Generator) -> np.ndarray:
+        """Dataset indices ``(len(fixed) * batch_size,)`` of the factor
+        metric's vote batches.
+
+        Batch ``i`` fixes factor ``fixed[i]`` at a value drawn uniformly from
+        those that at least 2 subset images show: a value absent from the
+        subset (or shown once, which gives no variance) is drawn again, in
+        effect. Its ``batch_size`` images are drawn uniformly, with
+        replacement, from the subset's images with that value, so the other
+        factors follow the subset's empirical distribution.
+        """
+        fixed = np.asarray(fixed, np.int64)
+        choice = rng.integers(self._num_usable[fixed])
+        starts = self._starts[fixed, choice]
+        offsets = rng.integers(self._counts[fixed, choice][:, None],
+                               size=(len(fixed), batch_size))
+        rows = self._order[fixed[:, None], starts[:, None] + offsets]
+        return self.indices[rows.reshape(-1)]
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Rows of ``means`` of dataset ``indices``.
+
+        Raises:
+            ValueError: an index is not in the subset.
+        """
+        indices = np.asarray(indices, np.int64)
+        rows = np.minimum(np.searchsorted(self.indices, indices),
+                          len(self.indices) - 1)
+        if not np.array_equal(self.indices[rows], indices):
+            raise ValueError("images outside the --eval_images subset were "
+                             "asked for")
+        return rows
+
+    def represent(self, columns: np.ndarray) -> Callable:
+        """``indices -> means[rows(indices)][:, columns]``."""
+        return lambda indices: self.means[self.rows(indices)][:, columns]
+
+
 def _mig_scores(result, columns: np.ndarray) -> dict:
     active = np.intersect1d(result.active_units, columns)
     mig, mig_sup = gap_scores(result.mi_normed[:, columns],
@@ -131,7 +268,10 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
 
     Args:
         encoded: the encoded images; with ``ground_truth``, all of them in
-            canonical order.
+            canonical order, or with ``options.eval_images = N`` (below the
+            grid's size) a subset of N images in increasing index order
+            (``--mode=3`` encodes the seeded one of ``subset_indices``), from
+            which every metric is then computed.
         z_dim: latents per ladder.
         num_ladders: L.
         ground_truth: a ``GroundTruthData`` for the factor metrics, or None
@@ -148,7 +288,16 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
         ``factor_metric_train``, ``mig_histogram``; ``mi_normed`` (rows:
         ``mig_factors``), ``factor_names``, ``factor_metric_factors`` (those
         of the factor metric and the histogram MIG: every factor with more
-        than one value, as disentanglement_lib) and ``seconds`` per step.
+        than one value, as disentanglement_lib), ``grid_images`` (the
+        grid's size), ``eval_subset`` (N of a subset, 0 for the whole grid),
+        ``mig_num_values`` (the values MIG scored per factor: fewer than the
+        factor's when a subset misses some) and ``seconds`` per step.
+
+    Raises:
+        ValueError: ``encoded`` is not the whole grid nor a subset of
+            ``options.eval_images`` images.
+        UserError: the subset is too small for a metric (see
+            :func:`check_subset_size`).
     """
     seconds = {}
     report = {"num_images": int(len(encoded.means)), "seed": int(seed),
@@ -162,23 +311,31 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
     seconds["information"] = time.perf_counter() - start
     log(f"  I(x; z_l) done in {seconds['information']:.0f} s")
     if ground_truth is not None:
-        if not np.array_equal(encoded.indices,
-                              np.arange(ground_truth.source.num_examples)):
-            raise ValueError("the ground-truth metrics need every image "
-                             "encoded, in canonical order")
+        total = ground_truth.source.num_examples
+        subset = _is_subset(encoded.indices, total, options.eval_images)
         factor_indices = scored_factors(dataset, ground_truth.factor_names,
                                         ground_truth.factor_sizes,
                                         options.include_shape)
+        if subset:
+            check_subset_size(options.eval_images, ground_truth)
+            factors = ground_truth.index_to_factors(encoded.indices)
+            _check_mig_values(factors, ground_truth, factor_indices)
+            # Built first: it refuses a subset too small for the factor metric
+            # before MIG's minutes are spent.
+            encoded_truth = EncodedSubsetGroundTruth(
+                ground_truth, encoded.means, encoded.indices)
+        else:
+            factors = ground_truth.all_factors()
+            encoded_truth = EncodedGroundTruth(ground_truth, encoded.means)
         start = time.perf_counter()
         mig = estimate_mig(
-            encoded.samples, encoded.params, ground_truth.all_factors(),
+            encoded.samples, encoded.params, factors,
             ground_truth.factor_sizes, factor_indices=factor_indices,
             rng=random_streams.generator(seed, random_streams.METRIC_MIG),
-            num_samples=options.mig_samples)
+            num_samples=options.mig_samples, skip_missing_values=subset)
         seconds["mig"] = time.perf_counter() - start
         log(f"  MIG and MIG-sup done in {seconds['mig']:.0f} s")
         start = time.perf_counter()
-        encoded_truth = EncodedGroundTruth(ground_truth, encoded.means)
         parts = {0: np.arange(num_ladders * z_dim)}
         parts.update({ladder: ladder_columns(ladder, z_dim, num_ladders)
                       for ladder in range(1, num_ladders + 1)})
@@ -190,6 +347,9 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
         log(f"  factor metric and histogram MIG done in "
             f"{seconds['factor_and_histogram']:.0f} s")
         report.update({
+            "grid_images": int(total),
+            "eval_subset": int(len(encoded.indices)) if subset else 0,
+            "mig_num_values": [int(n) for n in mig.num_values],
             "all": scores.pop(0),
             "ladders": {str(ladder): s for ladder, s in scores.items()},
             "factor_names": list(ground_truth.factor_names),
@@ -202,6 +362,44 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
             "mean_variance": mig.mean_variance.tolist()})
     report["seconds"] = seconds
     return report
+
+
+def _is_subset(indices: np.ndarray, total: int, eval_images: int) -> bool:
+    """Whether ``indices`` are an ``--eval_images`` subset (True) or the
+    whole grid (False).
+
+    Raises:
+        ValueError: they are neither (with ``eval_images`` 0 or at least
+            ``total``: not every image in canonical order; else: not
+            ``eval_images`` distinct grid indices in increasing order).
+    """
+    indices = np.asarray(indices)
+    if not 0 < eval_images < total:
+        if not np.array_equal(indices, np.arange(total)):
+            raise ValueError("the ground-truth metrics need every image "
+                             "encoded, in canonical order (or options."
+                             "eval_images set to the size of a subset)")
+        return False
+    if (len(indices) != eval_images or np.any(np.diff(indices) <= 0)
+            or indices[0] < 0 or indices[-1] >= total):
+        raise ValueError(f"eval_images={eval_images}: expected that many "
+                         f"distinct indices of the {total} images in "
+                         f"increasing order, got {len(indices)} rows")
+    return True
+
+
+def _check_mig_values(factors: np.ndarray, ground_truth,
+                      factor_indices: Sequence[int]) -> None:
+    """Refuses a subset that shows fewer than 2 values of a factor MIG
+    scores (its MI is normalised by the log of their number)."""
+    for k in factor_indices:
+        present = np.unique(factors[:, k]).size
+        if present < 2:
+            raise UserError(
+                f"--eval_images={len(factors)}: the subset shows "
+                f"{present} value of {ground_truth.factor_names[k]}, MIG "
+                "needs 2; expected a larger --eval_images (or 0, all "
+                "images).")
 
 
 def format_table(report: dict, num_ladders: int) -> str:
