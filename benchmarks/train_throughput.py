@@ -12,6 +12,16 @@ of the windows, the ratio the median of the paired ratios.
     python benchmarks/train_throughput.py --models=small --windows=3
     python benchmarks/train_throughput.py --compare=xla    # plain vs XLA
     python benchmarks/train_throughput.py --keras=both --models=small
+    python benchmarks/train_throughput.py --strategy=default,mirrored \
+        --cpu_devices=2 --models=small       # replicas against default
+    python benchmarks/train_throughput.py --compare=precision  # GPU
+
+``--strategy=default,mirrored`` runs the step under MirroredStrategy on 1
+replica and on every device (GPUs, else the ``--cpu_devices`` logical CPUs),
+each alternating with the default one-device step in the same process; it
+prints images/s per replica count and the ratio to default (on one
+replica, the cost of the strategy itself). The global batch stays the
+model's batch.
 
 The trainer section runs ``Trainer.run()`` on the embedded dSprites (batch
 128, stage 1, a seeded subset) and compares its epoch summaries' img/s with
@@ -69,8 +79,10 @@ class StepBench:
 
     @classmethod
     def build(cls, architecture: str, channels: int, z_dim: int, batch: int,
-              exact: bool = False, xla: bool = False) -> "StepBench":
-        """A new trainer in a temporary directory."""
+              exact: bool = False, xla: bool = False, strategy=None,
+              precision: str = "off") -> "StepBench":
+        """A new trainer in a temporary directory (under ``strategy``, a
+        tf.distribute strategy or None, and a --mixed_precision policy)."""
         import numpy as np
 
         from provlae_tf.config import ModelConfig, RunConfig, TrainConfig
@@ -84,9 +96,11 @@ class StepBench:
         config = RunConfig(
             run_dir.name, model=ModelConfig(architecture, z_dim, channels),
             train=TrainConfig(batch_size=batch, xla=xla,
-                              exact_zero_branches=exact))
+                              exact_zero_branches=exact,
+                              mixed_precision=precision))
         trainer = Trainer(config, ArraySource("bench", images, 255),
-                          log=RunLog(run_dir.name, "bench.log", quiet=True))
+                          log=RunLog(run_dir.name, "bench.log", quiet=True),
+                          strategy=strategy)
         bench = cls(trainer, images)
         bench._dir = run_dir
         return bench
@@ -305,9 +319,75 @@ def compare_keras(models: list[str], windows: int, window_s: float) -> None:
                   f"{rates['tf_keras'] / rates['keras3']:15.2f}", flush=True)
 
 
+def compare_strategies(models: list[str], windows: int,
+                       window_s: float) -> None:
+    """MirroredStrategy on 1 replica and on every device against the default
+    step (alternating windows), per model and stage."""
+    import tensorflow as tf
+    devices = [d.name for d in (tf.config.list_logical_devices("GPU")
+                                or tf.config.list_logical_devices("CPU"))]
+    counts = sorted({1, len(devices)})
+    print("default = the one-device step; mirrored xN = MirroredStrategy on "
+          "N replicas (global batch unchanged). ratio: median of the paired "
+          "windows' mirrored/default img/s; CPU-time: default / mirrored "
+          "process CPU seconds per image.")
+    print(f"{'model':8} {'batch':>5} {'stage':>5} {'replicas':>8} "
+          f"{'default img/s':>14} {'mirrored img/s':>15} {'ratio':>6} "
+          f"{'CPU-time':>8}")
+    for name in models:
+        architecture, channels, z_dim, batch, stages = SETUPS[name]
+        for count in counts:
+            if batch % count:
+                print(f"{name:8} batch {batch} does not split over {count} "
+                      "replicas: skipped")
+                continue
+            strategy = tf.distribute.MirroredStrategy(devices[:count])
+            benches = {
+                "default": StepBench.build(architecture, channels, z_dim,
+                                           batch),
+                "mirrored": StepBench.build(architecture, channels, z_dim,
+                                            batch, strategy=strategy)}
+            for stage in range(1, stages + 1):
+                found = alternate(benches, stage, windows, window_s)
+                print(f"{name:8} {batch:5d} {stage:5d} {count:8d} "
+                      f"{found['default']:14.1f} {found['mirrored']:15.1f} "
+                      f"{found['ratio']:6.3f} {found['cpu_ratio']:8.3f}",
+                      flush=True)
+            for bench in benches.values():
+                bench.close()
+
+
+def compare_precision(models: list[str], windows: int, window_s: float,
+                      precision: str) -> None:
+    """float32 against a --mixed_precision policy (alternating windows)."""
+    print(f"{'model':8} {'batch':>5} {'stage':>5} {'float32 img/s':>14} "
+          f"{precision + ' img/s':>21} {'ratio':>6}")
+    for name in models:
+        architecture, channels, z_dim, batch, stages = SETUPS[name]
+        benches = {"off": StepBench.build(architecture, channels, z_dim,
+                                          batch),
+                   precision: StepBench.build(architecture, channels, z_dim,
+                                              batch, precision=precision)}
+        for stage in range(1, stages + 1):
+            found = alternate(benches, stage, windows, window_s)
+            print(f"{name:8} {batch:5d} {stage:5d} {found['off']:14.1f} "
+                  f"{found[precision]:21.1f} {found['ratio']:6.2f}",
+                  flush=True)
+        for bench in benches.values():
+            bench.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", choices=("paths", "xla"), default="paths")
+    parser.add_argument("--compare", choices=("paths", "xla", "precision"),
+                        default="paths")
+    parser.add_argument("--strategy", default="default",
+                        help="default,mirrored: replicas against default")
+    parser.add_argument("--cpu_devices", type=int, default=0,
+                        help="split the CPU into this many logical devices")
+    parser.add_argument("--mixed_precision", default="",
+                        help="--compare=precision: the policy (default "
+                             "mixed_float16 on a GPU, else mixed_bfloat16)")
     parser.add_argument("--keras", choices=("tf_keras", "keras3", "both"),
                         default="tf_keras")
     parser.add_argument("--models", default="small,celeba")
@@ -322,6 +402,9 @@ def main() -> None:
         compare_keras(args.models.split(","), args.windows, args.window_s)
         return
     _select_keras(args.keras)
+    from provlae_tf.config import TrainConfig
+    from provlae_tf.train import distribute
+    distribute.configure_devices(TrainConfig(cpu_devices=args.cpu_devices))
     if args.one:
         name, stage = args.one.split(",")
         bench = StepBench.fresh(name)
@@ -336,6 +419,15 @@ def main() -> None:
     print(f"keras={args.keras} device={device} cores={os.cpu_count()} "
           f"windows={args.windows}x{args.window_s}s (median)")
     models = args.models.split(",")
+    if "mirrored" in args.strategy.split(","):
+        compare_strategies(models, args.windows, args.window_s)
+        return
+    if args.compare == "precision":
+        compare_precision(models, args.windows, args.window_s,
+                          args.mixed_precision or (
+                              "mixed_float16" if device == "GPU"
+                              else "mixed_bfloat16"))
+        return
     if args.compare == "xla":
         compare_xla(models, args.windows, args.window_s)
         return

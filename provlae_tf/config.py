@@ -95,6 +95,13 @@ class TrainConfig:
     exact_zero_branches: bool = False
     log_every: int = 20
     max_to_keep: int = 1
+    # Where the step runs (provlae_tf.train.distribute). Not part of the
+    # run's identity: checkpoints are the same under every strategy, so a
+    # run may be resumed on other devices.
+    strategy: str = "default"
+    devices: str = ""  # comma-separated device names; "" = all GPUs
+    cpu_devices: int = 0  # logical CPU devices to split the CPU into
+    mixed_precision: str = "off"
 
     # Reference: docs/original.md#stages-per-command
     def stages(self, num_ladders: int) -> list[int]:
@@ -215,6 +222,10 @@ FLAG_FIELDS = {
     "exact_zero_branches": "train.exact_zero_branches",
     "log_every": "train.log_every",
     "max_to_keep": "train.max_to_keep",
+    "strategy": "train.strategy",
+    "devices": "train.devices",
+    "cpu_devices": "train.cpu_devices",
+    "mixed_precision": "train.mixed_precision",
     **{f.name: f"eval.{f.name}" for f in dataclasses.fields(EvalConfig)},
 }
 # Fields that no flag sets, and what sets them.

@@ -25,6 +25,10 @@ MODELS = ("provlae", "vlae", "beta_vae")
 DEFAULT_ARCHITECTURE = {"dsprites": "small", "3dshapes": "small",
                         "celeba": "celeba", "mnist": "small"}
 
+# --strategy and --mixed_precision choices (provlae_tf.train.distribute).
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("off", "mixed_float16", "mixed_bfloat16")
+
 # The original's --mode numbers and our names for them.
 MODE_NAMES = {"1": "train", "2": "visualize", "3": "metrics"}
 MODES = (*MODE_NAMES, *MODE_NAMES.values())

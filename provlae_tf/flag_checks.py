@@ -23,7 +23,10 @@ _AT_LEAST_ZERO = {"fade_in_duration": "an integer >= 0",
                   "traverse_image": "a dataset index >= 0",
                   "info_images": "0 (off) or a positive number of images",
                   "beta": "a KL weight >= 0", "coff": "a KL weight >= 0",
-                  "factor_prune_std": "a standard deviation >= 0"}
+                  "factor_prune_std": "a standard deviation >= 0",
+                  "cpu_devices": "0 (off) or a number of logical CPU devices"}
+# More logical CPU devices than this only slows a run down.
+MAX_CPU_DEVICES = 64
 
 
 def validate(values: Mapping[str, Any]) -> None:
@@ -53,6 +56,9 @@ def validate(values: Mapping[str, Any]) -> None:
              "an integer in [0, 2**32)")
     _require(values["z_dim"] <= MAX_Z_DIM, "z_dim", values["z_dim"],
              f"at most {MAX_Z_DIM} latents per ladder")
+    _require(values["cpu_devices"] <= MAX_CPU_DEVICES, "cpu_devices",
+             values["cpu_devices"], f"at most {MAX_CPU_DEVICES} logical "
+             "devices")
     _check_sizes(values)
     _check_log_file(values["log_file"])
 

@@ -18,7 +18,7 @@ from typing import Collection, Optional
 from absl import flags
 
 from provlae_tf.constants import (ARCHITECTURES, DATASETS, MODELS, MODES,
-                                  RESTORE_MODES)
+                                  PRECISIONS, RESTORE_MODES, STRATEGIES)
 
 _RECIPE = " Default: the --dataset's recipe (dSprites: {})."
 
@@ -181,3 +181,24 @@ def _define_all(fv: flags.FlagValues) -> None:
     flags.DEFINE_integer("max_to_keep", 1, "Rolling checkpoints kept (the "
                          "original keeps 1); a copy per stage is kept apart.",
                          flag_values=fv)
+    # --- Devices (provlae_tf.train.distribute); none changes the numbers
+    # beyond float rounding except --mixed_precision.
+    flags.DEFINE_enum(
+        "strategy", "default", STRATEGIES,
+        "default (one device), mirrored (tf.distribute.MirroredStrategy: all "
+        "local GPUs, or --devices) or multi_worker (MultiWorkerMirroredStrategy,"
+        " cluster from TF_CONFIG). --batch_size stays the global batch; "
+        "a run may be resumed under another strategy.", flag_values=fv)
+    flags.DEFINE_string(
+        "devices", "", "--strategy=mirrored: comma-separated devices, e.g. "
+        "/gpu:0,/gpu:1 (default: all GPUs; with --cpu_devices, the logical "
+        "CPUs).", flag_values=fv)
+    flags.DEFINE_integer(
+        "cpu_devices", 0, "Split the CPU into this many logical devices "
+        "(0 = off), so that --strategy=mirrored runs on a machine without "
+        "GPUs (tests, CPU users).", flag_values=fv)
+    flags.DEFINE_enum(
+        "mixed_precision", "off", PRECISIONS,
+        "Keras mixed-precision policy: off (float32, the faithful numbers), "
+        "mixed_float16 (GPU only; dynamic loss scaling) or mixed_bfloat16. "
+        "Variables and losses stay float32.", flag_values=fv)

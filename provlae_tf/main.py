@@ -31,12 +31,20 @@ def train(config: config_lib.RunConfig) -> None:
     from provlae_tf.data import pipeline
     from provlae_tf.data.registry import load_source
     from provlae_tf.stage_end import stage_end_actions
-    from provlae_tf.train import checkpoints, run_directory
+    from provlae_tf.train import checkpoints, distribute, run_directory
     from provlae_tf.train.run_log import RunLog
     from provlae_tf.train.trainer import Trainer
 
+    # Before anything else runs TensorFlow: a multi-worker strategy sets up
+    # collective ops, which must precede the runtime's start.
+    distribute.check_mixed_precision(config.train)
+    strategy = distribute.make_strategy(config.train)
+    chief = distribute.is_chief(strategy)
     config = _with_original(config)
-    previous = run_directory.check_run_directory(config)
+    # The chief checks the run directory (and refuses for every worker: the
+    # others then stop at their first step); another worker could catch
+    # config.json half-written by the chief.
+    previous = run_directory.check_run_directory(config) if chief else None
     source = load_source(config.data.dataset, config.data.data_dir,
                          config.data.max_examples, config.train.seed)
     pipeline.steps_per_epoch(source.num_examples, config.train.batch_size)
@@ -51,18 +59,27 @@ def train(config: config_lib.RunConfig) -> None:
             check_importable(config)
     run_directory.check_stage_order(stages, completed, config.checkpoint_dir)
 
-    changes = run_directory.write_config(config, previous)
-    log = RunLog(config.checkpoint_dir, config.log_file)
-    if changes:
-        log.line("Continuing with changed training flags: " + "; ".join(changes))
-    trainer = Trainer(config, source, log, initialise=_initialiser(config),
-                      stage_end=stage_end_actions(config))
-    _stop_gracefully_on_signals(trainer)
-    try:
-        trainer.run()
-    finally:
-        log.close()
-    log.line(f"Done: {config.checkpoint_dir}")
+    # Only the chief writes the run directory (config.json, log,
+    # TensorBoard, images); another worker writes the same into a
+    # temporary directory that is removed at the end.
+    with distribute.write_directory(config.checkpoint_dir, chief) as out:
+        changes = (run_directory.write_config(config, previous) if chief
+                   else [])
+        log = RunLog(out, config.log_file, quiet=not chief)
+        if changes:
+            log.line("Continuing with changed training flags: "
+                     + "; ".join(changes))
+        trainer = Trainer(config, source, log,
+                          initialise=_initialiser(config),
+                          stage_end=stage_end_actions(config) if chief
+                          else (), strategy=strategy, write_dir=out,
+                          chief=chief)
+        _stop_gracefully_on_signals(trainer)
+        try:
+            trainer.run()
+        finally:
+            log.close()
+        log.line(f"Done: {config.checkpoint_dir}")
 
 
 def _initialiser(config: config_lib.RunConfig):
@@ -123,6 +140,9 @@ def main(argv) -> None:
     try:
         config = config_lib.from_flags(FLAGS)
         _configure_devices(config.gpu_usage)
+        if config.mode == "train":
+            from provlae_tf.train import distribute
+            distribute.configure_devices(config.train)
         if config.mode == "train":
             train(config)
         else:

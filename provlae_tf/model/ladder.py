@@ -113,7 +113,8 @@ class ProVLAE(keras.Model):
             and not self.config.fix_encoder_fade)
         outputs = []
         for ladder, h in enumerate(self.trunk_features(x), start=1):
-            head_input = h * alpha if ladder == faded else h
+            head_input = h * self._as_compute(alpha) if ladder == faded \
+                else h
             outputs.append(self.heads[ladder - 1](head_input))
         return outputs
 
@@ -148,7 +149,7 @@ class ProVLAE(keras.Model):
             A list over ladders 1..L of (mean, log_var) tensors (batch, z_dim).
         """
         stage = self.stage if stage is None else stage
-        x = tf.convert_to_tensor(x, tf.float32)
+        x = self._as_compute(x)
         clip_fn = self.clip_log_var if clip else (lambda log_var: log_var)
         return [(mean, clip_fn(log_var))
                 for mean, log_var in self._encode_raw(x, alpha, stage)]
@@ -184,7 +185,7 @@ class ProVLAE(keras.Model):
         stage = self.stage if stage is None else stage
         exact = self.exact_zero_branches if exact is None else exact
         exact = exact or self.zero_branch_skip_gap() is not None
-        codes = [tf.convert_to_tensor(c, tf.float32) for c in codes]
+        codes = [self._as_compute(c) for c in codes]
         if len(codes) != self.num_ladders:
             raise ValueError(f"decode needs {self.num_ladders} codes (one per "
                              f"ladder, ladder 1 first), got {len(codes)}")
@@ -204,7 +205,8 @@ class ProVLAE(keras.Model):
             if kinds[ladder] == "off" and not exact:
                 maps[ladder] = generator.from_above(maps[ladder + 1])
                 continue
-            multiplier = {"off": 0.0, "fade": alpha, "on": None}[kinds[ladder]]
+            multiplier = {"off": 0.0, "fade": self._as_compute(alpha),
+                          "on": None}[kinds[ladder]]
             maps[ladder] = generator(
                 codes[ladder - 1], above=maps[ladder + 1], multiplier=multiplier)
         return maps
@@ -228,8 +230,7 @@ class ProVLAE(keras.Model):
         # Reference: docs/original.md#frozen-batch-norm
         del training  # "BN" is frozen, dropout absent.
         stage = self.stage if stage is None else stage
-        raw = self._encode_raw(tf.convert_to_tensor(x, tf.float32), alpha,
-                               stage)
+        raw = self._encode_raw(self._as_compute(x), alpha, stage)
         if eps is None:
             eps = self.noise(tf.shape(x)[0], seed)
         ladders = []
@@ -237,11 +238,18 @@ class ProVLAE(keras.Model):
             # Reference: docs/original.md#log-variance-clip
             # The sample uses the unclipped log-variance; the clip (CelebA)
             # reaches only the KL and the returned log-variances.
-            sample = distributions.sample_posterior(mean, log_var, noise)
+            sample = distributions.sample_posterior(
+                mean, log_var, tf.cast(noise, mean.dtype))
             ladders.append(
                 LadderCode(mean, self.clip_log_var(log_var), sample))
         logits = self.decode([c.sample for c in ladders], alpha, stage, exact)
         return ModelOutput(tuple(ladders), logits)
+
+    def _as_compute(self, value):
+        """``value`` as a tensor of the layers' compute dtype: float32 (then
+        a float32 tensor passes unchanged), or float16/bfloat16 under a
+        Keras mixed-precision policy."""
+        return tf.cast(value, self.compute_dtype)
 
     # Reference: docs/original.md#sampling-noise
     def noise(self, batch_size, seed=None) -> list:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import time
 from typing import Callable, Optional, Sequence
 
@@ -17,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from provlae_tf import distributions
 from provlae_tf.config import RunConfig
 from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
@@ -27,8 +29,8 @@ from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.progress import ProgressBar
 from provlae_tf.random_streams import epoch_order
-from provlae_tf.train import (checkpoint_writes, checkpoints, run_directory,
-                              schedule)
+from provlae_tf.train import (checkpoint_writes, checkpoints, distribute,
+                              run_directory, schedule)
 from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 from provlae_tf.train.run_log import RunLog, epoch_summary
@@ -75,6 +77,14 @@ class Trainer:
             starts from the fresh initialisation.
         stage_end: called with a :class:`StageEnd` after every finished
             stage (images, information flow: the caller's choice).
+        strategy: a ``tf.distribute`` strategy to train under (see
+            :mod:`provlae_tf.train.distribute`); None is the one-device
+            step. Under a strategy, ``config.train.batch_size`` is the
+            global batch.
+        write_dir: where checkpoints and snapshots are written (default
+            the run directory; a non-chief worker of a multi-worker run
+            writes into a temporary one, and reads the run directory's).
+        chief: this process shows the progress bar.
     """
 
     # Reference: docs/original.md#initialisation
@@ -83,9 +93,15 @@ class Trainer:
                  log: Optional[RunLog] = None,
                  callbacks: Sequence[Callable[[StepInfo], None]] = (),
                  initialise: Optional[Initialiser] = None,
-                 stage_end: Sequence[Callable[[StageEnd], None]] = ()):
+                 stage_end: Sequence[Callable[[StageEnd], None]] = (),
+                 strategy=None, write_dir: Optional[str] = None,
+                 chief: bool = True):
         train = config.train
         pipeline.steps_per_epoch(source.num_examples, train.batch_size)
+        distribute.check_global_batch(train.batch_size,
+                                      distribute.replicas(strategy))
+        self.strategy, self.chief = strategy, chief
+        self.write_dir = write_dir or config.checkpoint_dir
         self.config, self.source = config, source
         self.log = log or RunLog(config.checkpoint_dir, config.log_file)
         self.callbacks = list(callbacks)
@@ -93,8 +109,36 @@ class Trainer:
         self.stage_end = list(stage_end)
         self.stop_requested = False
         keras.utils.set_random_seed(train.seed)
-        self.model = build_model(config.model, stage=1,
-                             exact_zero_branches=train.exact_zero_branches)
+        # The model and the optimizer's state are mirrored on the replicas;
+        # the training state is bookkeeping of this process (never touched
+        # by the step), so it stays a plain host variable.
+        scope = strategy.scope() if strategy is not None \
+            else contextlib.nullcontext()
+        with scope:
+            self._build(config)
+        self.state = checkpoints.TrainingState()
+        self.checkpoint = checkpoints.training_checkpoint(
+            self.model, self.optimizer, self.state)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint,
+            checkpoints.checkpoint_prefix_dir(self.write_dir),
+            max_to_keep=train.max_to_keep, checkpoint_name="ckpt")
+        if strategy is None and train.mixed_precision == "off":
+            step = self._train_step  # the faithful one-device step, as is
+        else:
+            # The default strategy object runs the same replica step on one
+            # device (mixed precision without --strategy).
+            self.strategy = strategy or tf.distribute.get_strategy()
+            step = self._distributed_step
+        self.train_step = tf.function(step, jit_compile=train.xla)
+
+    def _build(self, config: RunConfig) -> None:
+        """The model, the optimizer and the loss scale (mixed_float16)."""
+        train = config.train
+        with distribute.precision_policy(train.mixed_precision):
+            self.model = build_model(
+                config.model, stage=1,
+                exact_zero_branches=train.exact_zero_branches)
         # Reference: docs/original.md#zero-branch-skipping
         gap = self.model.zero_branch_skip_gap()
         if gap is not None and not train.exact_zero_branches:
@@ -106,15 +150,17 @@ class Trainer:
         self.optimizer = TF1Adam(self.variables, train.learning_rate,
                                  train.adam_beta1, train.adam_beta2,
                                  train.adam_epsilon)
-        self.state = checkpoints.TrainingState()
-        self.checkpoint = checkpoints.training_checkpoint(
-            self.model, self.optimizer, self.state)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint,
-            checkpoints.checkpoint_prefix_dir(config.checkpoint_dir),
-            max_to_keep=train.max_to_keep, checkpoint_name="ckpt")
-        self.train_step = tf.function(self._train_step,
-                                      jit_compile=train.xla)
+        # Dynamic loss scaling for float16 (as Keras' LossScaleOptimizer:
+        # start at 2^15, halve and skip the update on a non-finite gradient,
+        # double after 2000 finite steps). Kept out of the checkpoint, so
+        # that checkpoints stay the same under every precision; a resumed
+        # run finds its scale again within a few steps.
+        self.loss_scale = self.good_steps = None
+        if train.mixed_precision == "mixed_float16":
+            self.loss_scale = tf.Variable(2.0 ** 15, trainable=False,
+                                          name="loss_scale")
+            self.good_steps = tf.Variable(0, dtype=tf.int32, trainable=False,
+                                          name="good_steps")
 
     # ------------------------------------------------------------- the step
     # Reference: docs/original.md#sampling-noise
@@ -134,6 +180,84 @@ class Trainer:
         gradients = tape.gradient(losses.total, self.variables)
         self.optimizer.apply_gradients(gradients)
         return losses
+
+    # Reference: docs/original.md#sampling-noise
+    def _distributed_step(self, images, alpha, global_step,
+                          stage: int) -> Losses:
+        """The step on every replica of ``self.strategy``.
+
+        ``images`` is the global batch; replica r takes its rows
+        ``r*b .. (r+1)*b - 1`` (b = global batch / replicas), and the noise
+        of those rows out of the global batch's noise, drawn from (seed,
+        step) as the one-device step draws it: an example's sample does not
+        depend on the replica that processes it. Each replica's losses are
+        sums over its rows divided by the global batch (as
+        ``tf.nn.compute_average_loss`` does), so the replicas' losses and
+        gradients summed are the global-batch means; every replica then
+        applies the same summed gradients to its copy of the variables
+        (TF1Adam's kernel unchanged), which keeps the copies equal.
+        """
+        strategy, train = self.strategy, self.config.train
+        weights = schedule.loss_weights(stage, self.model.num_ladders,
+                                        train.beta, train.coff, train.pre_kl)
+        replicas = strategy.num_replicas_in_sync
+        global_batch = int(images.shape[0])
+        per_replica = global_batch // replicas
+        seed = tf.stack([tf.constant(train.seed, tf.int64), global_step])
+
+        def replica_step(images):
+            replica = tf.distribute.get_replica_context() \
+                .replica_id_in_sync_group
+            mine = lambda t: tf.gather(
+                tf.reshape(t, [replicas, per_replica, *t.shape[1:]]),
+                replica)
+            x = tf.cast(mine(images), tf.float32) / float(
+                self.source.max_value)
+            eps = [mine(n) for n in self.model.noise(global_batch, seed)]
+            with tf.GradientTape() as tape:
+                output = self.model(x, alpha=alpha, stage=stage, eps=eps)
+                losses = _replica_losses(x, output, weights, global_batch)
+                scaled = losses.total if self.loss_scale is None \
+                    else losses.total * self.loss_scale
+            gradients = tape.gradient(scaled, self.variables)
+            present = [i for i, g in enumerate(gradients) if g is not None]
+            summed = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, [gradients[i] for i in present])
+            for i, g in zip(present, summed):
+                gradients[i] = g
+            if self.loss_scale is None:
+                self.optimizer.apply_gradients(gradients)
+            else:
+                self._apply_scaled(gradients)
+            return losses
+
+        per_replica_losses = strategy.run(replica_step, args=(images,))
+        return Losses(*(strategy.reduce(tf.distribute.ReduceOp.SUM, value,
+                                        axis=None)
+                        for value in per_replica_losses))
+
+    def _apply_scaled(self, gradients) -> None:
+        """Dynamic loss scaling (mixed_float16): unscales the (all-reduced,
+        so on every replica equal) gradients and applies them when all are
+        finite; otherwise skips the update and halves the scale."""
+        scale = self.loss_scale
+        gradients = [None if g is None else g / scale for g in gradients]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g))
+                                for g in gradients if g is not None])
+
+        def apply():
+            self.optimizer.apply_gradients(gradients)
+            grown = self.good_steps + 1 >= 2000
+            self.good_steps.assign(tf.where(grown, 0, self.good_steps + 1))
+            scale.assign(tf.where(grown, scale * 2.0, scale))
+            return tf.constant(True)
+
+        def skip():
+            self.good_steps.assign(0)
+            scale.assign(tf.maximum(scale / 2.0, 1.0))
+            return tf.constant(False)
+
+        tf.cond(finite, apply, skip)
 
     # ------------------------------------------------------------- the loop
     # Reference: docs/original.md#resume
@@ -174,6 +298,16 @@ class Trainer:
                                   "do.")
                     continue
                 self._train_stage(stage)
+        except distribute.peer_errors() as e:
+            if not distribute.is_multi_worker(self.strategy):
+                raise
+            # A collective op failed: another worker stopped (killed, its
+            # machine down). The last checkpoint is intact.
+            raise UserError(
+                "Another worker of the multi-worker run stopped "
+                f"({type(e).__name__}: {checkpoints.describe_error(e)}). "
+                "Rerun the same command on every worker to resume from the "
+                f"last checkpoint in {self.config.checkpoint_dir}.") from None
         except UserError as e:  # interrupted, diverged: keep it in the log
             # (unless the log cannot be written either: the error matters more)
             with contextlib.suppress(OSError):
@@ -222,9 +356,9 @@ class Trainer:
         # The snapshot first: a rerun after a failure (or a kill) between
         # the two writes redoes this stage end rather than skip the snapshot.
         path = checkpoint_writes.write_stage_snapshot(
-            self.checkpoint, self.config.checkpoint_dir, stage)
+            self.checkpoint, self.write_dir, stage)
         checkpoint_writes.save_checkpoint(
-            self.manager, int(state.global_step), self.config.checkpoint_dir)
+            self.manager, int(state.global_step), self.write_dir)
         self.log.line(f"Stage {stage} finished; snapshot in {path}.")
         end = StageEnd(self.model, self.source, stage,
                        int(state.global_step), self.log)
@@ -246,7 +380,8 @@ class Trainer:
         batches = pipeline.batches(self.source, state.order.numpy(),
                                    train.batch_size, int(state.step_in_epoch))
         bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
-                                 f"{train.epochs_per_stage}")
+                                 f"{train.epochs_per_stage}",
+                          stream=None if self.chief else io.StringIO())
         window = _LossWindow(self._diverged_message(stage, epoch))
         speed = _Speed(self.train_step)
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
@@ -296,7 +431,7 @@ class Trainer:
         self.state.step_in_stage.assign(at.step_in_stage)
         self.state.global_step.assign(at.global_step)
         checkpoint_writes.save_checkpoint(
-            self.manager, at.global_step, self.config.checkpoint_dir)
+            self.manager, at.global_step, self.write_dir)
 
     def _diverged_message(self, stage: int, epoch: int) -> str:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
@@ -377,3 +512,19 @@ class _LossWindow:
     def epoch_means(self):
         return self.recon_sum / max(self.count, 1), \
             np.asarray(self.kl_sum) / max(self.count, 1)
+
+
+def _replica_losses(x, output, weights, global_batch: int) -> Losses:
+    """One replica's share of the global-batch means: per-example losses
+    summed over its rows and divided by the global batch, in float32 (the
+    model's outputs are float16 or bfloat16 under mixed precision)."""
+    as32 = lambda t: tf.cast(t, tf.float32)
+    reconstruction = tf.reduce_sum(distributions.reconstruction_loss(
+        x, as32(output.logits))) / global_batch
+    kl = tf.stack([
+        tf.reduce_sum(distributions.kl_to_standard_normal(
+            as32(c.mean), as32(c.log_var))) / global_batch
+        for c in output.ladders])
+    total = reconstruction + tf.add_n(
+        [w * kl[i] for i, w in enumerate(weights)])
+    return Losses(total, reconstruction, kl)
