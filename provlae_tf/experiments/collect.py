@@ -1,0 +1,300 @@
+"""Finished run directories to rows, and rows to mean ± sample std over seeds.
+
+A row is one run: its cell (dataset, model, seed, budget), every metric of
+its ``metrics.json`` on all ladders and per ladder, KL and I(x; z_l) per
+ladder, and what training cost (images and seconds). Columns are named
+``mig``, ``mig_l1`` ... ``mig_l<L>`` and so on; a model with fewer ladders
+(the beta-VAE has one) leaves the others empty.
+
+Where the numbers come from:
+
+- metrics: ``metrics.json`` (``--mode=3`` at the run's last stage, on
+  ``eval_images`` images); ``kl_l<l>`` and ``info_l<l>`` are its KL and
+  I(x; z_l) per ladder;
+- the information flow: ``information.json`` (KL and I(x; z_l) per ladder
+  at every stage end, on the training subset);
+- ``train_images``: the steps of the last rolling checkpoint
+  (``ckpt/ckpt-<global step>``) times the batch size;
+- ``train_seconds``: for each command that trained in the run directory,
+  the time from the opening of its TensorBoard event file to its last
+  event (the last logged step, or the stage-end images), summed. Loading
+  TensorFlow and the data before that is not counted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import math
+import os
+import re
+import struct
+from typing import Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from provlae_tf.config import load_run_config
+from provlae_tf.errors import UserError
+from provlae_tf.experiments.grid import Cell
+from provlae_tf.fileio import load_json
+
+# The disentanglement metrics, as metrics.json names them (its "all" and
+# each of its "ladders").
+METRICS = ("mig", "mig_sup", "factor_metric", "mig_histogram")
+METRIC_TITLES = {"mig": "MIG", "mig_sup": "MIG-sup",
+                 "factor_metric": "factor metric",
+                 "mig_histogram": "mig_histogram"}
+CELL_COLUMNS = ("dataset", "model", "seed", "budget")
+INFORMATION_FILE = "information.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """One finished run.
+
+    Attributes:
+        cell: its cell.
+        row: ``{column: value}`` (None where the run has no such number).
+        num_ladders: the model's ladders.
+        flow: ``{stage: [I(x; z_l) for l = 1..L]}`` from information.json.
+    """
+
+    cell: Cell
+    row: dict
+    num_ladders: int
+    flow: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Missing:
+    """A cell without a result, and why."""
+
+    cell: Cell
+    reason: str
+
+
+def read_run(cell: Cell, metrics: dict) -> RunResult:
+    """The row of a finished cell.
+
+    Args:
+        cell: the cell.
+        metrics: its ``metrics.json``, read.
+
+    Raises:
+        UserError: a file of the run lacks what the row needs (naming it).
+    """
+    path = os.path.join(cell.run_dir, "metrics.json")
+    kl = _numbers(metrics, "kl", path)
+    information = _numbers(metrics, "information", path)
+    num_ladders = len(kl)
+    if len(information) != num_ladders or not num_ladders:
+        raise UserError(f"{path}: 'kl' and 'information' hold {len(kl)} and "
+                        f"{len(information)} ladders; expected one number "
+                        "per ladder in each")
+    row = {"dataset": cell.dataset, "model": cell.model, "seed": cell.seed,
+           "budget": cell.budget, "stage": metrics.get("stage"),
+           "eval_images": metrics.get("num_images")}
+    if "all" in metrics:
+        for name in METRICS:
+            row[name] = _number(metrics, ("all", name), path)
+        for ladder in range(1, num_ladders + 1):
+            for name in METRICS:
+                row[f"{name}_l{ladder}"] = _number(
+                    metrics, ("ladders", str(ladder), name), path)
+    row["kl"] = float(sum(kl))
+    for ladder in range(1, num_ladders + 1):
+        row[f"kl_l{ladder}"] = kl[ladder - 1]
+    for ladder in range(1, num_ladders + 1):
+        row[f"info_l{ladder}"] = information[ladder - 1]
+    row["train_images"] = training_images(cell.run_dir)
+    row["train_seconds"] = training_seconds(cell.run_dir)
+    return RunResult(cell, row, num_ladders, read_flow(cell.run_dir))
+
+
+def collect(finished: Iterable[tuple[Cell, dict]]
+            ) -> tuple[list[RunResult], list[Missing]]:
+    """Rows of finished cells; a cell whose files fall short is missing.
+
+    Args:
+        finished: ``(cell, its metrics.json)`` of every finished cell.
+    """
+    results, missing = [], []
+    for cell, metrics in finished:
+        try:
+            results.append(read_run(cell, metrics))
+        except UserError as e:
+            missing.append(Missing(cell, str(e)))
+    return results, missing
+
+
+def columns(results: Sequence[RunResult]) -> list[str]:
+    """Every column, in order, for the most ladders of any row."""
+    ladders = range(1, max((r.num_ladders for r in results), default=0) + 1)
+    has_metrics = any("mig" in r.row for r in results)
+    names = [*CELL_COLUMNS, "stage", "eval_images"]
+    if has_metrics:
+        names += list(METRICS)
+        names += [f"{m}_l{l}" for l in ladders for m in METRICS]
+    names += ["kl", *[f"kl_l{l}" for l in ladders],
+              *[f"info_l{l}" for l in ladders], "train_images",
+              "train_seconds"]
+    return names
+
+
+# ------------------------------------------------------------ aggregation
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Mean, sample standard deviation (ddof = 1; NaN for one value) and n."""
+
+    mean: float
+    std: float
+    n: int
+
+
+def summarize(values: Iterable[Optional[float]]) -> Optional[Summary]:
+    """The summary of the numbers among ``values`` (None and NaN left out);
+    None when there is none."""
+    numbers = np.array([v for v in values if v is not None
+                        and not (isinstance(v, float) and math.isnan(v))],
+                       dtype=np.float64)
+    if not numbers.size:
+        return None
+    std = float(np.std(numbers, ddof=1)) if numbers.size > 1 else math.nan
+    return Summary(float(np.mean(numbers)), std, int(numbers.size))
+
+
+def aggregate(results: Sequence[RunResult], names: Sequence[str]
+              ) -> dict[tuple[str, str], dict[str, Optional[Summary]]]:
+    """``{(dataset, model): {column: Summary over seeds}}``, in row order."""
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for result in results:
+        groups.setdefault((result.cell.dataset, result.cell.model),
+                          []).append(result)
+    return {key: {name: summarize(r.row.get(name) for r in group)
+                  for name in names}
+            for key, group in groups.items()}
+
+
+# ------------------------------------------------------ what a run records
+def read_flow(run_dir: str) -> dict:
+    """``{stage: [I(x; z_l) per ladder]}`` from information.json ({} without
+    one, e.g. a run with --info_images=0).
+
+    Raises:
+        UserError: the file is there but unreadable or not the trainer's.
+    """
+    path = os.path.join(run_dir, INFORMATION_FILE)
+    if not os.path.exists(path):
+        return {}
+    try:
+        stages = load_json(path)["stages"]
+        return {int(stage): [float(v) for v in record["mutual_information"]]
+                for stage, record in stages.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise UserError(f"{path}: unreadable ({type(e).__name__}: {e}); "
+                        "expected the trainer's information.json "
+                        "({'stages': {stage: {'mutual_information': "
+                        "[...]}}})") from None
+
+
+def training_images(run_dir: str) -> Optional[int]:
+    """Images trained on: the last checkpoint's global step x batch size."""
+    steps = [int(m.group(1)) for path in glob.glob(
+        os.path.join(glob.escape(run_dir), "ckpt", "ckpt-*.index"))
+        if (m := re.search(r"ckpt-(\d+)\.index$", path))]
+    config = load_run_config(run_dir)
+    if not steps or config is None:
+        return None
+    return max(steps) * config.train.batch_size
+
+
+def training_seconds(run_dir: str) -> Optional[float]:
+    """Seconds spent training (see the module docstring); None without
+    event files."""
+    files = sorted(glob.glob(os.path.join(
+        glob.escape(run_dir), "tensorboard", "**", "events.out.tfevents.*"),
+        recursive=True))
+    if not files:
+        return None
+    total = 0.0
+    for path in files:
+        times = list(event_wall_times(path))
+        if times:
+            total += max(times) - min(times)
+    return total
+
+
+def event_wall_times(path: str) -> Iterator[float]:
+    """The ``wall_time`` of every event in a TensorBoard event file.
+
+    Read without TensorFlow (collecting a grid should not load it): an event
+    file is TFRecords (length: uint64, its CRC: uint32, the record, its
+    CRC: uint32; little-endian) of ``Event`` protos, whose field 1 is the
+    double ``wall_time``. A record cut short (a killed run) ends the file;
+    checksums are not verified (a damaged time only shifts the total).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    position = 0
+    while position + 12 <= len(data):
+        (length,) = struct.unpack_from("<Q", data, position)
+        start = position + 12
+        if start + length + 4 > len(data):
+            break
+        wall_time = _proto_double(data[start:start + length], field=1)
+        if wall_time is not None:
+            yield wall_time
+        position = start + length + 4
+
+
+def _proto_double(message: bytes, field: int) -> Optional[float]:
+    """The value of a top-level double field of a serialised proto."""
+    position = 0
+    while position < len(message):
+        key, position = _varint(message, position)
+        number, wire = key >> 3, key & 7
+        if wire == 1:  # 64-bit
+            if number == field:
+                return struct.unpack_from("<d", message, position)[0]
+            position += 8
+        elif wire == 0:  # varint
+            _, position = _varint(message, position)
+        elif wire == 2:  # length-delimited
+            size, position = _varint(message, position)
+            position += size
+        elif wire == 5:  # 32-bit
+            position += 4
+        else:  # groups (unused by Event) or damage: give up on this record
+            return None
+    return None
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while position < len(data):
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+    return value, position
+
+
+def _numbers(metrics: dict, key: str, path: str) -> list[float]:
+    values = metrics.get(key)
+    if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) for v in values):
+        raise UserError(f"{path}: '{key}' is {values!r}; expected a list of "
+                        "numbers, one per ladder")
+    return [float(v) for v in values]
+
+
+def _number(metrics: dict, keys: tuple, path: str) -> float:
+    value = metrics
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise UserError(f"{path}: no number at '{'.'.join(keys)}' (found "
+                        f"{value!r}); expected the report --mode=3 writes")
+    return float(value)
