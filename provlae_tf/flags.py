@@ -13,7 +13,8 @@ in ``--help`` are dSprites', the default dataset.
 
 from __future__ import annotations
 
-from typing import Collection, Optional
+import sys
+from typing import Callable, Collection, Optional
 
 from absl import flags
 
@@ -21,6 +22,21 @@ from provlae_tf.constants import (ARCHITECTURES, DATASETS, MODELS, MODES,
                                   PRECISIONS, RESTORE_MODES, STRATEGIES)
 
 _RECIPE = " Default: the --dataset's recipe (dSprites: {})."
+
+
+def one_line_parser(flag_values: flags.FlagValues,
+                    prefix: str) -> Callable[[list], list]:
+    """An ``app.run(..., flags_parser=)`` that reports a bad flag as one
+    line ``<prefix>: <what absl says>`` and exits with status 1, like every
+    other bad input, instead of absl's usage dump."""
+    def parse(argv: list) -> list:
+        try:
+            return flag_values(argv)
+        except flags.Error as e:
+            print(f"{prefix}: {e}. See --helpfull for the flags.",
+                  file=sys.stderr)
+            sys.exit(1)
+    return parse
 
 
 # Reference: docs/original.md#dataset-choice

@@ -17,7 +17,7 @@ from provlae_tf import config as config_lib
 from provlae_tf.errors import Interrupted, UserError
 from provlae_tf.fileio import (check_writable_directory, describe_os_error,
                                is_write_error)
-from provlae_tf.flags import define_flags
+from provlae_tf.flags import define_flags, one_line_parser
 
 FLAGS = flags.FLAGS
 define_flags(FLAGS)
@@ -163,14 +163,8 @@ def main(argv) -> None:
         sys.exit(1)
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, with a bad flag as one line like every other error."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"provlae_tf: {e}. See --helpfull for the flags.",
-              file=sys.stderr)
-        sys.exit(1)
+# A bad flag is one line, like every other bad input.
+_parse_flags = one_line_parser(FLAGS, "provlae_tf")
 
 
 def run() -> None:

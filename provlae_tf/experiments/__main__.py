@@ -23,6 +23,7 @@ from provlae_tf.experiments import grid as grid_lib
 from provlae_tf.experiments import plots, runner, tables
 from provlae_tf.experiments.status import (State, cell_status,
                                            expected_config, read_metrics)
+from provlae_tf.flags import one_line_parser
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("datasets", list(grid_lib.DEFAULT_DATASETS),
@@ -163,14 +164,8 @@ def _why(status) -> str:
     return status.reason
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, with a bad flag as one line like every other error."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        print(f"{PREFIX}: {e}. See --helpfull for the flags.",
-              file=sys.stderr)
-        sys.exit(1)
+# A bad flag is one line, like every other bad input.
+_parse_flags = one_line_parser(FLAGS, PREFIX)
 
 
 def run() -> None:
