@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,8 @@ from provlae_tf.errors import UserError
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train.optimizer import TF1Adam
-from tests.shared_fixtures import REPO, fixture_path
+from tests.command_line import run_convert, run_main
+from tests.shared_fixtures import fixture_path
 
 
 @pytest.fixture()
@@ -191,12 +190,6 @@ def test_directory_without_a_checkpoint(tmp_path):
         tf1.latest_prefix(str(tmp_path))
 
 
-def run_module(module, *args):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=600)
-
-
 TINY = ["--max_examples=64", "--batch_size=16", "--epoch_size=1",
         "--fade_in_duration=2", "--log_every=2"]
 
@@ -205,13 +198,13 @@ def test_training_continues_an_original_directory_in_place(original_dir,
                                                            tmp_path):
     copy = tmp_path / "orig"
     shutil.copytree(original_dir, copy)
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={copy}", *TINY)
+    result = run_main(f"--checkpoint_dir={copy}", *TINY)
     assert result.returncode == 1
     assert "--train_seq: an original checkpoint does not record its stage" \
         in result.stderr
     assert not (copy / "config.json").exists()
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={copy}",
-                        "--train_seq=3", *TINY)
+    result = run_main(f"--checkpoint_dir={copy}",
+                      "--train_seq=3", *TINY)
     assert result.returncode == 0, result.stderr
     assert "Initialised from the original checkpoint" in result.stdout
     assert "taken as the end of stage 2" in result.stdout
@@ -225,9 +218,9 @@ def test_training_continues_an_original_directory_in_place(original_dir,
 
 def test_init_from_refuses_contradicting_flags(original_dir, tmp_path):
     run = tmp_path / "run"
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={run}",
-                        f"--init_from={original_dir}", "--train_seq=3",
-                        "--z_dim=3", *TINY)
+    result = run_main(f"--checkpoint_dir={run}",
+                      f"--init_from={original_dir}", "--train_seq=3",
+                      "--z_dim=3", *TINY)
     assert result.returncode == 1
     assert "--z_dim=3: the original checkpoint" in result.stderr
     assert "has z_dim 2" in result.stderr and not run.exists()
@@ -235,18 +228,18 @@ def test_init_from_refuses_contradicting_flags(original_dir, tmp_path):
 
 def test_convert_command_line(original_dir, tmp_path):
     out = tmp_path / "ours"
-    result = run_module("provlae_tf.convert", "--to=tf2",
-                        f"--checkpoint_dir={original_dir}", "--train_seq=2",
-                        f"--out_dir={out}")
+    result = run_convert("--to=tf2",
+                         f"--checkpoint_dir={original_dir}", "--train_seq=2",
+                         f"--out_dir={out}")
     assert result.returncode == 0, result.stderr
     assert "--train_seq=3" in result.stdout
     back = tmp_path / "tf1"
-    result = run_module("provlae_tf.convert", "--to=tf1",
-                        f"--checkpoint_dir={out}", f"--out_dir={back}")
+    result = run_convert("--to=tf1",
+                         f"--checkpoint_dir={out}", f"--out_dir={back}")
     assert result.returncode == 0, result.stderr
     assert (back / "checkpoint-20.index").exists()
-    result = run_module("provlae_tf.convert", "--to=tf1",
-                        f"--checkpoint_dir={out}", f"--out_dir={back}")
+    result = run_convert("--to=tf1",
+                         f"--checkpoint_dir={out}", f"--out_dir={back}")
     assert result.returncode == 1
     assert "exists and is not empty" in result.stderr
 
@@ -254,8 +247,8 @@ def test_convert_command_line(original_dir, tmp_path):
 def test_unloadable_original_writes_nothing(original_dir, tmp_path):
     copy = truncated_copy(original_dir, tmp_path, size=1000)
     run = tmp_path / "run"
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={run}",
-                        f"--init_from={copy}", "--train_seq=3", *TINY)
+    result = run_main(f"--checkpoint_dir={run}",
+                      f"--init_from={copy}", "--train_seq=3", *TINY)
     assert result.returncode == 1
     assert "truncated or corrupt" in result.stderr
     assert "Traceback" not in result.stderr and not run.exists()

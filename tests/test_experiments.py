@@ -44,7 +44,7 @@ def test_a_cell_is_main_with_the_model_seed_budget_and_ablation_flags():
         "--dataset=3dshapes", "--model=provlae", "--seed=7",
         "--checkpoint_dir=" + os.path.join("out", "3dshapes", "provlae_nokl",
                                            "seed7"),
-        "--max_examples=65536", "--epoch_size=1", "--fade_in_duration=250",
+        "--max_examples=49152", "--epoch_size=1", "--fade_in_duration=128",
         "--eval_images=65536", "--KL=false"]
     assert cell.metrics_argv("py") == ["py", "-m", "provlae_tf.main",
                                        *cell.flags(), "--mode=3"]

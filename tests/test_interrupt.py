@@ -1,13 +1,17 @@
 """Ctrl-C / SIGTERM on the command line: save, exit 130, resume with the same
-command. (A file of its own so that it runs beside the smoke run.)"""
+command. (A file of its own so that it runs beside the smoke run.)
 
-import os
+The interrupted command is a process of its own (a real signal, its real
+exit status); the resuming one runs in this process (tests/command_line.py).
+"""
+
 import signal
 import subprocess
 import sys
 import time
 
-from test_main import REPO, SMOKE, run_main
+from test_main import SMOKE
+from tests.command_line import REPO, process_env, run_main
 
 
 def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
@@ -15,10 +19,9 @@ def test_sigterm_saves_and_the_same_command_resumes(tmp_path):
     args = [f"--flagfile={SMOKE}", f"--checkpoint_dir={run_dir}",
             f"--data_dir={tmp_path}", "--max_examples=512", "--log_every=1",
             "--info_images=0"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     process = subprocess.Popen([sys.executable, "-m", "provlae_tf.main", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=REPO)
+                               text=True, env=process_env(), cwd=REPO)
     log = run_dir / "train.log"
     # Wait for stage 2 to start (no fixed sleep: poll the log, bounded).
     deadline = time.monotonic() + 300

@@ -13,11 +13,8 @@ Golden values come from the fixture's reference outputs and from plain
 float32 / float64 numpy written out here, never from provlae_tf itself.
 """
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -31,7 +28,8 @@ from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train import checkpoints, schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
-from tests.shared_fixtures import REPO, fixture_path
+from tests.command_line import run_convert, run_main
+from tests.shared_fixtures import fixture_path
 from tests.test_fixture_parity import check_forward_pass
 from tests.tf1_powers import TINY, first_zero, tf1_power
 
@@ -85,12 +83,6 @@ def copy_of(directory, tmp_path):
     copy = tmp_path / "orig"
     shutil.copytree(directory, copy)
     return copy
-
-
-def run_module(module, *args):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, timeout=600)
 
 
 def claims_a_count(text):
@@ -247,9 +239,9 @@ def test_one_training_step_is_tf1_adam_with_beta1_power_zero(long_run):
 # ------------------------------------------------ the command lines
 def test_convert_round_trip_keeps_the_powers_bit_for_bit(long_run, tmp_path):
     ours = tmp_path / "ours"
-    result = run_module("provlae_tf.convert", "--to=tf2",
-                        f"--checkpoint_dir={long_run}", "--train_seq=2",
-                        f"--out_dir={ours}")
+    result = run_convert("--to=tf2",
+                         f"--checkpoint_dir={long_run}", "--train_seq=2",
+                         f"--out_dir={ours}")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     latest = tf.train.latest_checkpoint(str(ours / "ckpt"))
@@ -257,8 +249,8 @@ def test_convert_round_trip_keeps_the_powers_bit_for_bit(long_run, tmp_path):
     assert tensors(latest)["state/global_step/.ATTRIBUTES/VARIABLE_VALUE"] \
         == LONG
     back = tmp_path / "tf1"
-    result = run_module("provlae_tf.convert", "--to=tf1",
-                        f"--checkpoint_dir={ours}", f"--out_dir={back}")
+    result = run_convert("--to=tf1",
+                         f"--checkpoint_dir={ours}", f"--out_dir={back}")
     assert result.returncode == 0, result.stderr
     again, original = tensors(back / "checkpoint-20"), tensors(
         long_run / "checkpoint-20")
@@ -286,8 +278,8 @@ def test_convert_of_an_unknown_count_numbers_steps_from_zero(very_long_run,
 
 def test_init_from_continues_a_6000_step_run(long_run, tmp_path):
     run = tmp_path / "run"
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={run}",
-                        f"--init_from={long_run}", "--train_seq=3", *TINY_RUN)
+    result = run_main(f"--checkpoint_dir={run}",
+                      f"--init_from={long_run}", "--train_seq=3", *TINY_RUN)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "(296 tensors, 6000 Adam steps), taken as the end of stage 2" \
@@ -302,8 +294,8 @@ def test_init_from_continues_a_6000_step_run(long_run, tmp_path):
 
 def test_training_in_place_with_an_unknown_count(very_long_run, tmp_path):
     copy = copy_of(very_long_run, tmp_path)
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={copy}",
-                        "--train_seq=3", *TINY_RUN)
+    result = run_main(f"--checkpoint_dir={copy}",
+                      "--train_seq=3", *TINY_RUN)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert (f"an unknown number of Adam steps (at least {first_zero(B2)}: "
@@ -321,8 +313,8 @@ def test_training_in_place_with_an_unknown_count(very_long_run, tmp_path):
 
 def test_visualize_mode_on_a_long_run(long_run, tmp_path):
     copy = copy_of(long_run, tmp_path)
-    result = run_module("provlae_tf.main", f"--checkpoint_dir={copy}",
-                        "--mode=2", "--train_seq=2", "--eval_images=64")
+    result = run_main(f"--checkpoint_dir={copy}",
+                      "--mode=2", "--train_seq=2", "--eval_images=64")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "over 64 images" in result.stdout
@@ -342,7 +334,7 @@ def test_metrics_mode_on_a_long_run(long_run, tmp_path, monkeypatch):
         checkpoint_dir=str(copy), mode="metrics",
         data=DataConfig(data_dir=str(tmp_path / "no_data")),
         train=TrainConfig(train_seq="2"),
-        eval=EvalConfig(eval_images=64, factor_train_votes=200,
+        eval=EvalConfig(factor_train_votes=200,
                         factor_eval_votes=100, info_samples=100))
     result = modes.metrics(config, log=lambda line: None)
     assert result["stage"] == STAGE and result["num_images"] == 192

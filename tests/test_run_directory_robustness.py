@@ -4,14 +4,16 @@ what to do, a non-zero exit, no traceback, and the previous good checkpoint
 left intact and loadable (issue 10, item 6).
 
 The command-line cases run tiny runs (256 images, 4 steps an epoch, 1 epoch
-a stage: rolling checkpoints ckpt-4, ckpt-8, ckpt-12); the others drive the
-trainer and the checkpoint helpers in-process.
+a stage: rolling checkpoints ckpt-4, ckpt-8, ckpt-12), in this process
+(tests/command_line.py) except those run as another user, which need a
+process of their own; the others drive the trainer and the checkpoint
+helpers.
 """
 
 import errno
 import os
+import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,8 +26,9 @@ from provlae_tf.api import load_checkpoint
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import atomic_save, check_writable_directory
 from provlae_tf.train import checkpoint_writes, checkpoints, run_directory
-from test_main import REPO, SMOKE, run_main
+from test_main import SMOKE
 from test_trainer import make_config, make_trainer
+from tests.command_line import REPO, run_main, run_process
 
 TINY = [f"--flagfile={SMOKE}", "--max_examples=256", "--batch_size=64",
         "--info_images=0"]
@@ -136,7 +139,8 @@ def test_new_checkpoint_dir_in_a_read_only_folder_is_refused(shared_tmp):
     if user is None:
         run_dir = Path("/proc/sys/provlae_tf_test/run")
         user = {}
-    result = run_main(*tiny_args(run_dir, shared_tmp / "no_data"), **user)
+    result = run_process("provlae_tf.main",
+                         *tiny_args(run_dir, shared_tmp / "no_data"), **user)
     line = error_line(result)
     assert f"--checkpoint_dir={run_dir}:" in line
     assert "writable" in line and "choose another --checkpoint_dir" in line
@@ -166,8 +170,9 @@ def test_existing_run_made_read_only_is_refused_and_kept(finished_run,
             check_writable_directory(str(run_dir))
         line = f"provlae_tf: {refused.value}"
     else:
-        line = error_line(run_main(*tiny_args(run_dir, shared_tmp / "no_data"),
-                                   **user))
+        line = error_line(run_process(
+            "provlae_tf.main", *tiny_args(run_dir, shared_tmp / "no_data"),
+            **user))
     assert line == (f"provlae_tf: --checkpoint_dir={run_dir}: the directory "
                     "is not writable by this user; expected a writable "
                     "directory. Fix its permissions or choose another "
@@ -240,56 +245,38 @@ def test_checkpoint_dir_that_is_a_file_is_refused(tmp_path):
 
 
 # --------------------------------------------------- (c) a full disk
-FAULTY_SAVES = '''
-"""Runs provlae_tf.main with the FAIL_AT-th checkpoint write whose prefix
-matches FAIL_WRITE failing as a full disk does: leaving a half-written data
-file, a truncated index and TensorFlow's temporary folder behind."""
-import errno, os, re, sys
-import tensorflow as tf
+def faulty_writes(monkeypatch, pattern, fail_at=1, error=None,
+                  temp_folder=False):
+    """The ``fail_at``-th checkpoint write whose prefix matches the regular
+    expression ``pattern`` leaves half-written files and fails as a full
+    disk does (and, with ``temp_folder``, leaves TensorFlow's temporary
+    folder of a sharded save behind too)."""
+    real_write = tf.train.Checkpoint._write
+    seen = []
 
-pattern, fail_at = re.compile(os.environ["FAIL_WRITE"]), int(os.environ["FAIL_AT"])
-seen = [0]
-real_write = tf.train.Checkpoint._write
+    def write(self, file_prefix, *args, **kwargs):
+        prefix = str(file_prefix)
+        if re.search(pattern, prefix):
+            seen.append(prefix)
+            if len(seen) == fail_at:
+                parts = ((".data-00000-of-00001", 1000), (".index", 3))
+                if temp_folder:
+                    os.makedirs(prefix + "_temp", exist_ok=True)
+                    parts = (("_temp/part-00000-of-00001.data-00000-of-00001"
+                              ".tempstate1", 4096),) + parts
+                for name, size in parts:
+                    with open(prefix + name, "wb") as f:
+                        f.write(b"\0" * size)
+                raise error or tf.errors.ResourceExhaustedError(
+                    None, None, prefix + ".index; No space left on device")
+        return real_write(self, file_prefix, *args, **kwargs)
 
-
-def write(self, file_prefix, *args, **kwargs):
-    prefix = str(file_prefix)
-    if pattern.search(prefix):
-        seen[0] += 1
-        if seen[0] == fail_at:
-            os.makedirs(prefix + "_temp", exist_ok=True)
-            for name, size in (("_temp/part-00000-of-00001.data-00000-of-00001"
-                                ".tempstate1", 4096),
-                               (".data-00000-of-00001", 1000), (".index", 3)):
-                with open(prefix + name, "wb") as f:
-                    f.write(b"\\0" * size)
-            if os.environ["FAIL_KIND"] == "os":
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC),
-                              prefix + ".index")
-            raise tf.errors.ResourceExhaustedError(
-                None, None, prefix + ".index; No space left on device")
-    return real_write(self, file_prefix, *args, **kwargs)
-
-
-tf.train.Checkpoint._write = write
-from provlae_tf.main import run
-sys.argv = ["provlae_tf.main", *sys.argv[1:]]
-run()
-'''
+    monkeypatch.setattr(tf.train.Checkpoint, "_write", write)
+    return seen
 
 
-def run_with_full_disk(tmp_path, args, pattern, fail_at=1, kind="tf"):
-    """The command line, run by the FAULTY_SAVES driver."""
-    driver = tmp_path / "faulty_saves.py"
-    driver.write_text(FAULTY_SAVES)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2",
-           "FAIL_WRITE": pattern, "FAIL_AT": str(fail_at), "FAIL_KIND": kind}
-    return subprocess.run([sys.executable, str(driver), *args],
-                          capture_output=True, text=True, timeout=600,
-                          cwd=REPO, env=env)
-
-
-def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path):
+def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path,
+                                                              monkeypatch):
     """The disk fills while stage 1's second epoch checkpoint (ckpt-8) is
     written: training stops with one line naming the checkpoint directory;
     ckpt-4 (the first epoch) is still the latest and loads; nothing
@@ -298,7 +285,9 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path):
     run_dir = tmp_path / "run"
     args = [*tiny_args(run_dir, tmp_path / "no_data"), "--train_seq=1",
             "--epoch_size=2"]
-    result = run_with_full_disk(tmp_path, args, r"ckpt-8$")
+    faulty_writes(monkeypatch, r"ckpt-8$", temp_folder=True)
+    result = run_main(*args)
+    monkeypatch.undo()
     line = error_line(result)
     assert result.returncode == 1
     assert line == (
@@ -323,29 +312,6 @@ def test_full_disk_while_saving_keeps_the_previous_checkpoint(tmp_path):
     assert "Stage 1 finished" in resumed.stdout
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     assert latest.endswith("ckpt-8") and completed_stages(latest) == 1
-
-
-def faulty_writes(monkeypatch, pattern, fail_at=1, error=None):
-    """In-process: the ``fail_at``-th checkpoint write whose prefix contains
-    ``pattern`` leaves half-written files and fails as a full disk does."""
-    real_write = tf.train.Checkpoint._write
-    seen = []
-
-    def write(self, file_prefix, *args, **kwargs):
-        prefix = str(file_prefix)
-        if pattern in prefix:
-            seen.append(prefix)
-            if len(seen) == fail_at:
-                for name, size in ((".data-00000-of-00001", 1000),
-                                   (".index", 3)):
-                    with open(prefix + name, "wb") as f:
-                        f.write(b"\0" * size)
-                raise error or tf.errors.ResourceExhaustedError(
-                    None, None, prefix + ".index; No space left on device")
-        return real_write(self, file_prefix, *args, **kwargs)
-
-    monkeypatch.setattr(tf.train.Checkpoint, "_write", write)
-    return seen
 
 
 def test_full_disk_at_the_stage_end_keeps_the_checkpoint_of_that_number(
@@ -384,7 +350,7 @@ def test_full_disk_while_writing_a_stage_snapshot(tmp_path, monkeypatch):
     """The snapshot of stage 1 cannot be written: one line naming it,
     nothing half-written, and the rolling checkpoint (the last epoch of
     stage 1) still the latest, so a rerun writes the snapshot."""
-    faulty_writes(monkeypatch, os.path.join("stages", ".tmp-"))
+    faulty_writes(monkeypatch, re.escape(os.path.join("stages", ".tmp-")))
     trainer = make_trainer(tmp_path)
     with pytest.raises(UserError) as failed:
         trainer.run()

@@ -155,11 +155,14 @@ def test_stage_by_stage_equals_all_stages(reference_run, tmp_path):
     assert_same_state(final_state(trainer), final_state(reference_run[1]))
 
 
-def test_stage_needs_the_previous_stage(tmp_path):
-    trainer = make_trainer(tmp_path, train_seq="2")
-    with pytest.raises(UserError, match="--train_seq=2.*Run --train_seq=1"):
+def test_stage_needs_the_previous_stage_of_a_started_run(tmp_path):
+    make_trainer(tmp_path, train_seq="1").run()
+    written = sorted(os.listdir(tmp_path / "ckpt"))
+    trainer = make_trainer(tmp_path, train_seq="3")
+    with pytest.raises(UserError, match="--train_seq=3.*only stage 1 "
+                                        "finished.*Run --train_seq=2"):
         trainer.run()
-    assert not os.path.exists(tmp_path / "ckpt")
+    assert sorted(os.listdir(tmp_path / "ckpt")) == written
 
 
 def test_nan_loss_is_a_clear_error(tmp_path):
