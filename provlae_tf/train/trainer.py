@@ -18,7 +18,6 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from provlae_tf import distributions
 from provlae_tf.config import RunConfig
 from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
@@ -216,7 +215,7 @@ class Trainer:
             eps = [mine(n) for n in self.model.noise(global_batch, seed)]
             with tf.GradientTape() as tape:
                 output = self.model(x, alpha=alpha, stage=stage, eps=eps)
-                losses = _replica_losses(x, output, weights, global_batch)
+                losses = compute_losses(x, output, weights, global_batch)
                 scaled = losses.total if self.loss_scale is None \
                     else losses.total * self.loss_scale
             gradients = tape.gradient(scaled, self.variables)
@@ -513,18 +512,3 @@ class _LossWindow:
         return self.recon_sum / max(self.count, 1), \
             np.asarray(self.kl_sum) / max(self.count, 1)
 
-
-def _replica_losses(x, output, weights, global_batch: int) -> Losses:
-    """One replica's share of the global-batch means: per-example losses
-    summed over its rows and divided by the global batch, in float32 (the
-    model's outputs are float16 or bfloat16 under mixed precision)."""
-    as32 = lambda t: tf.cast(t, tf.float32)
-    reconstruction = tf.reduce_sum(distributions.reconstruction_loss(
-        x, as32(output.logits))) / global_batch
-    kl = tf.stack([
-        tf.reduce_sum(distributions.kl_to_standard_normal(
-            as32(c.mean), as32(c.log_var))) / global_batch
-        for c in output.ladders])
-    total = reconstruction + tf.add_n(
-        [w * kl[i] for i, w in enumerate(weights)])
-    return Losses(total, reconstruction, kl)
