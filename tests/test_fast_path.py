@@ -121,6 +121,18 @@ def forward(model, x, eps, alpha, stage, weights, exact):
     return output, maps, compute_losses(x, output, weights)
 
 
+def assert_forward_paths_agree(model, x, eps, alpha, stage, weights):
+    """Outputs, decoder maps and losses of the fast path within 1e-6
+    relative of the exact path's."""
+    exact = forward(model, x, eps, alpha, stage, weights, True)
+    fast = forward(model, x, eps, alpha, stage, weights, False)
+    assert rel(fast[0].logits, exact[0].logits) <= 1e-6
+    for ladder, g in exact[1].items():
+        assert rel(fast[1][ladder], g) <= 1e-6, ladder
+    for a, b in zip(fast[2], exact[2]):
+        assert rel(a, b) <= 1e-6
+
+
 def one_step(model, optimizer, x, eps, alpha, stage, weights, exact):
     """One training step as the trainer takes it; returns the gradients."""
     variables = list(original_variable_table(model).values())
@@ -143,13 +155,7 @@ def test_original_checkpoint_forward_and_step_match_the_exact_path(
     x = tf.constant(step["x"])
     eps = [tf.constant(step[f"eps{l}"]) for l in (1, 2, 3)]
     weights = schedule.loss_weights(stage, 3, 1.0, 0.5, pre_kl=True)
-    exact = forward(model, x, eps, alpha, stage, weights, True)
-    fast = forward(model, x, eps, alpha, stage, weights, False)
-    assert rel(fast[0].logits, exact[0].logits) <= 1e-6
-    for ladder, g in exact[1].items():
-        assert rel(fast[1][ladder], g) <= 1e-6, ladder
-    for a, b in zip(fast[2], exact[2]):
-        assert rel(a, b) <= 1e-6
+    assert_forward_paths_agree(model, x, eps, alpha, stage, weights)
 
     start = saved_state(model, optimizer)
     try:
@@ -198,13 +204,7 @@ def test_celeba_forward_and_step_match_the_exact_path(celeba, stage):
     lr_t = (np.float32(5e-4) * np.sqrt(1 - np.float32(0.999))
             / (1 - np.float32(0.9)))
     for alpha in ALPHAS:
-        exact = forward(model, x, eps, alpha, stage, weights, True)
-        fast = forward(model, x, eps, alpha, stage, weights, False)
-        assert rel(fast[0].logits, exact[0].logits) <= 1e-6
-        for ladder, g in exact[1].items():
-            assert rel(fast[1][ladder], g) <= 1e-6, ladder
-        for a, b in zip(fast[2], exact[2]):
-            assert rel(a, b) <= 1e-6
+        assert_forward_paths_agree(model, x, eps, alpha, stage, weights)
         grads, after, post = {}, {}, {}
         try:
             for path in (True, False):

@@ -12,7 +12,6 @@ import tf_keras as keras
 from provlae_tf import distributions
 from provlae_tf.config import EvalConfig, ModelConfig
 from provlae_tf.data import dsprites
-from provlae_tf.data.base import ImageSource
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.metrics import encoding
 from provlae_tf.metrics import scorecard
@@ -21,26 +20,11 @@ from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.metrics import information_flow
 from provlae_tf.viz import information_flow as information_plot
 from provlae_tf.viz.mean_losses import evaluate_losses
+from tests.blank_images import BlankImages
 
 Z_DIM = 2
 # A dSprites-shaped factor grid, small enough to score exactly (S > rows).
 GRID = (1, 3, 4, 5, 6, 6)
-
-
-class BlankImages(ImageSource):
-    """``n`` images that are never looked at (the report uses indices)."""
-
-    name, image_shape, max_value = "blank", (64, 64, 1), 1
-
-    def __init__(self, n):
-        self.n = n
-
-    @property
-    def num_examples(self):
-        return self.n
-
-    def images(self, indices):
-        return np.zeros((len(indices), 64, 64, 1), np.uint8)
 
 
 class RandomImages(BlankImages):

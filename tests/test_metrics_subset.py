@@ -13,7 +13,6 @@ import pytest
 
 from provlae_tf import random_streams
 from provlae_tf.config import EvalConfig
-from provlae_tf.data.base import ImageSource
 from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.errors import UserError
@@ -22,6 +21,7 @@ from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.mig import estimate_mig
 from provlae_tf.metrics.synthetic import gaussian_code
+from tests.blank_images import BlankImages
 
 # A 2,160-image grid: a constant factor and five varying ones.
 GRID = (1, 3, 4, 5, 6, 6)
@@ -32,22 +32,6 @@ NUM = int(np.prod(GRID))
 OPTIONS = dict(mig_samples=300, factor_train_votes=200, factor_eval_votes=200,
                factor_variance_samples=500, histogram_samples=500,
                info_samples=100)
-
-
-class BlankImages(ImageSource):
-    """``n`` images that are never looked at (the metrics use indices)."""
-
-    name, image_shape, max_value = "blank", (8, 8, 1), 1
-
-    def __init__(self, n):
-        self.n = n
-
-    @property
-    def num_examples(self):
-        return self.n
-
-    def images(self, indices):
-        return np.zeros((len(indices), 8, 8, 1), np.uint8)
 
 
 def ground_truth():
