@@ -41,6 +41,9 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
                                     suffix=os.path.splitext(path)[1])
         os.close(fd)
         save(temp)
+        # mkstemp makes the file private (0600); give it the mode any new
+        # file of this user gets, so results and images stay shareable.
+        os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, path)
     except BaseException as e:
         if temp is not None:
@@ -53,6 +56,12 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
                 "writable, then rerun.") from e
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_new_directory(out_dir: str) -> None:

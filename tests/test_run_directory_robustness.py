@@ -224,6 +224,18 @@ def test_write_failures_of_config_json_are_one_clear_error(tmp_path,
         run_directory.write_config(make_config(tmp_path / "new"), None)
 
 
+def test_written_files_get_the_users_usual_mode(tmp_path):
+    """Atomic writes go through a private temporary file; the file they
+    leave has the mode of any new file under the umask (not 0600)."""
+    previous = os.umask(0o027)
+    try:
+        path = atomic_save(str(tmp_path / "results.md"),
+                           lambda temp: open(temp, "w").close())
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
 # ------------------------------------------------- (b) a file, not a folder
 def test_checkpoint_dir_that_is_a_file_is_refused(tmp_path):
     notes = tmp_path / "notes.txt"
