@@ -165,8 +165,8 @@ def test_mixed_precision_keeps_float32_variables_and_losses(tmp_path,
     assert losses.total.dtype == tf.float32 and losses.kl.dtype == tf.float32
     assert np.isfinite(losses.total.numpy())
     if precision == "mixed_float16":  # dynamic loss scaling
-        assert trainer.loss_scale.dtype == tf.float32
-        assert 1 <= float(trainer.loss_scale.numpy()) <= 2.0 ** 15
+        assert trainer.loss_scale.scale.dtype == tf.float32
+        assert 1 <= float(trainer.loss_scale.scale.numpy()) <= 2.0 ** 15
 
 
 # ------------------------------------------------------------ multi-worker

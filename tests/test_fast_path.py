@@ -415,7 +415,7 @@ def test_the_flag_selects_the_path(tmp_path):
 def test_epoch_speed_leaves_out_the_tracing_step(monkeypatch):
     """The epoch summary's img/s is the loop's rate after the stage's graph
     is traced (see benchmarks/train_throughput.py for the comparison)."""
-    from provlae_tf.train import trainer as trainer_module
+    from provlae_tf.train import epoch_stats
 
     class Step:
         traces = 0
@@ -424,8 +424,8 @@ def test_epoch_speed_leaves_out_the_tracing_step(monkeypatch):
             return self.traces
 
     step, clock = Step(), [100.0]
-    monkeypatch.setattr(trainer_module.time, "perf_counter", lambda: clock[0])
-    speed = trainer_module._Speed(step)
+    monkeypatch.setattr(epoch_stats.time, "perf_counter", lambda: clock[0])
+    speed = epoch_stats.EpochSpeed(step)
     clock[0] += 5.0  # the first step traces
     step.traces = 1
     speed.stepped()

@@ -11,17 +11,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import time
 from typing import Callable, Optional, Sequence
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
 from provlae_tf.config import RunConfig
 from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
-from provlae_tf.errors import Interrupted, TrainingDiverged, UserError
+from provlae_tf.errors import Interrupted, UserError
 from provlae_tf.model import stages
 from provlae_tf.model.build import build_model
 from provlae_tf.model.ladder import ProVLAE
@@ -31,7 +29,9 @@ from provlae_tf.random_streams import epoch_order
 from provlae_tf.train import (checkpoint_writes, checkpoints, distribute,
                               run_directory, schedule)
 from provlae_tf.train.loss import Losses, compute_losses
+from provlae_tf.train.epoch_stats import EpochSpeed, LossWindow
 from provlae_tf.train.optimizer import TF1Adam
+from provlae_tf.train.replica_step import DynamicLossScale, ReplicaStep
 from provlae_tf.train.run_log import RunLog, epoch_summary
 
 
@@ -128,7 +128,9 @@ class Trainer:
             # The default strategy object runs the same replica step on one
             # device (mixed precision without --strategy).
             self.strategy = strategy or tf.distribute.get_strategy()
-            step = self._distributed_step
+            step = ReplicaStep(self.strategy, self.model, self.variables,
+                               self.optimizer, train, source.max_value,
+                               self.loss_scale)
         self.train_step = tf.function(step, jit_compile=train.xla)
 
     def _build(self, config: RunConfig) -> None:
@@ -149,17 +151,8 @@ class Trainer:
         self.optimizer = TF1Adam(self.variables, train.learning_rate,
                                  train.adam_beta1, train.adam_beta2,
                                  train.adam_epsilon)
-        # Dynamic loss scaling for float16 (as Keras' LossScaleOptimizer:
-        # start at 2^15, halve and skip the update on a non-finite gradient,
-        # double after 2000 finite steps). Kept out of the checkpoint, so
-        # that checkpoints stay the same under every precision; a resumed
-        # run finds its scale again within a few steps.
-        self.loss_scale = self.good_steps = None
-        if train.mixed_precision == "mixed_float16":
-            self.loss_scale = tf.Variable(2.0 ** 15, trainable=False,
-                                          name="loss_scale")
-            self.good_steps = tf.Variable(0, dtype=tf.int32, trainable=False,
-                                          name="good_steps")
+        self.loss_scale = DynamicLossScale() \
+            if train.mixed_precision == "mixed_float16" else None
 
     # ------------------------------------------------------------- the step
     # Reference: docs/original.md#sampling-noise
@@ -179,84 +172,6 @@ class Trainer:
         gradients = tape.gradient(losses.total, self.variables)
         self.optimizer.apply_gradients(gradients)
         return losses
-
-    # Reference: docs/original.md#sampling-noise
-    def _distributed_step(self, images, alpha, global_step,
-                          stage: int) -> Losses:
-        """The step on every replica of ``self.strategy``.
-
-        ``images`` is the global batch; replica r takes its rows
-        ``r*b .. (r+1)*b - 1`` (b = global batch / replicas), and the noise
-        of those rows out of the global batch's noise, drawn from (seed,
-        step) as the one-device step draws it: an example's sample does not
-        depend on the replica that processes it. Each replica's losses are
-        sums over its rows divided by the global batch (as
-        ``tf.nn.compute_average_loss`` does), so the replicas' losses and
-        gradients summed are the global-batch means; every replica then
-        applies the same summed gradients to its copy of the variables
-        (TF1Adam's kernel unchanged), which keeps the copies equal.
-        """
-        strategy, train = self.strategy, self.config.train
-        weights = schedule.loss_weights(stage, self.model.num_ladders,
-                                        train.beta, train.coff, train.pre_kl)
-        replicas = strategy.num_replicas_in_sync
-        global_batch = int(images.shape[0])
-        per_replica = global_batch // replicas
-        seed = tf.stack([tf.constant(train.seed, tf.int64), global_step])
-
-        def replica_step(images):
-            replica = tf.distribute.get_replica_context() \
-                .replica_id_in_sync_group
-            mine = lambda t: tf.gather(
-                tf.reshape(t, [replicas, per_replica, *t.shape[1:]]),
-                replica)
-            x = tf.cast(mine(images), tf.float32) / float(
-                self.source.max_value)
-            eps = [mine(n) for n in self.model.noise(global_batch, seed)]
-            with tf.GradientTape() as tape:
-                output = self.model(x, alpha=alpha, stage=stage, eps=eps)
-                losses = compute_losses(x, output, weights, global_batch)
-                scaled = losses.total if self.loss_scale is None \
-                    else losses.total * self.loss_scale
-            gradients = tape.gradient(scaled, self.variables)
-            present = [i for i, g in enumerate(gradients) if g is not None]
-            summed = tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.SUM, [gradients[i] for i in present])
-            for i, g in zip(present, summed):
-                gradients[i] = g
-            if self.loss_scale is None:
-                self.optimizer.apply_gradients(gradients)
-            else:
-                self._apply_scaled(gradients)
-            return losses
-
-        per_replica_losses = strategy.run(replica_step, args=(images,))
-        return Losses(*(strategy.reduce(tf.distribute.ReduceOp.SUM, value,
-                                        axis=None)
-                        for value in per_replica_losses))
-
-    def _apply_scaled(self, gradients) -> None:
-        """Dynamic loss scaling (mixed_float16): unscales the (all-reduced,
-        so on every replica equal) gradients and applies them when all are
-        finite; otherwise skips the update and halves the scale."""
-        scale = self.loss_scale
-        gradients = [None if g is None else g / scale for g in gradients]
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g))
-                                for g in gradients if g is not None])
-
-        def apply():
-            self.optimizer.apply_gradients(gradients)
-            grown = self.good_steps + 1 >= 2000
-            self.good_steps.assign(tf.where(grown, 0, self.good_steps + 1))
-            scale.assign(tf.where(grown, scale * 2.0, scale))
-            return tf.constant(True)
-
-        def skip():
-            self.good_steps.assign(0)
-            scale.assign(tf.maximum(scale / 2.0, 1.0))
-            return tf.constant(False)
-
-        tf.cond(finite, apply, skip)
 
     # ------------------------------------------------------------- the loop
     # Reference: docs/original.md#resume
@@ -381,8 +296,8 @@ class Trainer:
         bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
                                  f"{train.epochs_per_stage}",
                           stream=None if self.chief else io.StringIO())
-        window = _LossWindow(self._diverged_message(stage, epoch))
-        speed = _Speed(self.train_step)
+        window = LossWindow(self._diverged_message(stage, epoch))
+        speed = EpochSpeed(self.train_step)
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
                       int(state.step_in_stage), int(state.global_step), 1.0)
         alpha_tensor = None
@@ -436,79 +351,3 @@ class Trainer:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
                 f"is kept in {self.manager.directory}; rerunning resumes from "
                 "it. Lower --learning_rate or check the input data.")
-
-
-# Reference: docs/original.md#training-log
-class _Speed:
-    """Training throughput of one epoch's loop: input, steps and logging.
-
-    The step that traces a stage's graph (a one-off of a few seconds) is
-    left out, and so is the checkpoint written after the epoch: the figure
-    is the rate the loop trains at, comparable with
-    benchmarks/train_throughput.py's step rate.
-    """
-
-    def __init__(self, train_step):
-        self.train_step = train_step
-        self.traces = train_step.experimental_get_tracing_count()
-        self.first = self.start = time.perf_counter()
-        self.steps = self.all_steps = 0
-
-    def stepped(self) -> None:
-        self.all_steps += 1
-        traces = self.train_step.experimental_get_tracing_count()
-        if traces != self.traces:  # this step traced: restart the clock
-            self.traces, self.start, self.steps = traces, \
-                time.perf_counter(), 0
-        else:
-            self.steps += 1
-
-    def images_per_s(self, batch_size: int) -> float:
-        """Images per second since the clock started (the whole loop when
-        no step followed the tracing one)."""
-        steps, start = (self.steps, self.start) if self.steps \
-            else (self.all_steps, self.first)
-        return steps * batch_size / max(time.perf_counter() - start, 1e-9)
-
-
-class _LossWindow:
-    """Collects step losses without a device sync per step.
-
-    Args:
-        where: says where training is, for the divergence error.
-    """
-
-    def __init__(self, where: str):
-        self.where = where
-        self.pending: list[Losses] = []
-        self.recon_sum, self.kl_sum, self.count = 0.0, 0.0, 0
-
-    def add(self, losses: Losses) -> None:
-        self.pending.append(losses)
-
-    # Reference: docs/original.md#non-finite-loss
-    def flush(self):
-        """Means of the pending steps; raises if any loss is not finite."""
-        if not self.pending:
-            return float("nan"), np.array([np.nan])
-        # One transfer (and device sync) per quantity, not one per step.
-        total = tf.stack([l.total for l in self.pending]).numpy().astype(
-            np.float64)
-        recon = tf.stack([l.reconstruction for l in self.pending]).numpy() \
-            .astype(np.float64)
-        kl = tf.stack([l.kl for l in self.pending]).numpy()
-        if not np.all(np.isfinite(total)):
-            raise TrainingDiverged(
-                f"The loss became {total[~np.isfinite(total)][0]} at "
-                f"{self.where}")
-        self.pending = []
-        self.recon_sum += recon.sum()
-        self.kl_sum = self.kl_sum + kl.sum(axis=0)
-        self.count += len(recon)
-        return float(recon.mean()), kl.mean(axis=0)
-
-    # Reference: docs/original.md#training-log
-    def epoch_means(self):
-        return self.recon_sum / max(self.count, 1), \
-            np.asarray(self.kl_sum) / max(self.count, 1)
-
