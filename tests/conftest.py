@@ -10,6 +10,12 @@ import tensorflow as tf  # noqa: E402
 # Resume tests compare runs bit for bit.
 tf.config.experimental.enable_op_determinism()
 
+# Grappler's graph rewrites cost about a second at the first call of every
+# traced function and save nothing on the few tiny steps a test runs. The
+# tests compare runs made in the same setting (or within float tolerances),
+# so they hold with or without the rewrites; child processes keep them.
+tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
 # The longest files first (setup.cfg: --dist loadfile --no-loadscope-reorder
 # gives each worker whole files in collection order): a long file started
 # last would leave the other worker idle at the end. Measured on 2 cores

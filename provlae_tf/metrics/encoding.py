@@ -60,7 +60,7 @@ def encoder_function(model):
     """A traced ``x -> (means, log_vars, unclipped log_vars)``, each
     ``(n, K)``, at alpha = 1 and the model's current stage."""
     if model not in _ENCODERS:
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)
         def encode(x, stage: int):  # the stage is part of the trace key
             ladders = model.encode(x, alpha=1.0, stage=stage, clip=False)
             means = tf.concat([mean for mean, _ in ladders], axis=1)

@@ -48,7 +48,7 @@ def evaluate_losses(model, source: ImageSource, batch_size: int = 256,
     indices = random_streams.subset_indices(
         source.num_examples, max_images, seed, random_streams.EVALUATION_SUBSET)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def batch_sums(x, noise_seed):
         output = model(x, alpha=1.0, seed=noise_seed)
         recon = tf.reduce_sum(
