@@ -7,10 +7,10 @@ original computes it; this is the same step split over replicas (and, for
 
 from __future__ import annotations
 
+from typing import Callable, Optional, Sequence
+
 import tensorflow as tf
 
-from provlae_tf.config import TrainConfig
-from provlae_tf.train import schedule
 from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 
@@ -66,16 +66,20 @@ class ReplicaStep:
         model: the ladder network, built in the strategy's scope.
         variables: the trained variables, in the optimizer's order.
         optimizer: the TF1-equivalent Adam over ``variables``.
-        train: the training configuration (seed and loss weights).
+        loss_weights: the KL weight per ladder of a stage (the trainer's,
+            as its one-device step uses them).
+        seed: ``--seed``, with the step the stateless noise seed.
         max_value: the images' largest pixel value (they are divided by it).
         loss_scale: a :class:`DynamicLossScale` (mixed_float16), or None.
     """
 
     def __init__(self, strategy, model, variables, optimizer: TF1Adam,
-                 train: TrainConfig, max_value: float,
-                 loss_scale: DynamicLossScale = None):
+                 loss_weights: Callable[[int], Sequence[float]], seed: int,
+                 max_value: float,
+                 loss_scale: Optional[DynamicLossScale] = None):
         self.strategy, self.model, self.variables = strategy, model, variables
-        self.optimizer, self.train = optimizer, train
+        self.optimizer, self.loss_weights = optimizer, loss_weights
+        self.seed = seed
         self.max_value, self.loss_scale = float(max_value), loss_scale
 
     # Reference: docs/original.md#sampling-noise
@@ -93,13 +97,12 @@ class ReplicaStep:
         variables (TF1Adam's kernel unchanged), which keeps the copies
         equal.
         """
-        strategy, train, model = self.strategy, self.train, self.model
-        weights = schedule.loss_weights(stage, model.num_ladders,
-                                        train.beta, train.coff, train.pre_kl)
+        strategy, model = self.strategy, self.model
+        weights = self.loss_weights(stage)
         replicas = strategy.num_replicas_in_sync
         global_batch = int(images.shape[0])
         per_replica = global_batch // replicas
-        seed = tf.stack([tf.constant(train.seed, tf.int64), global_step])
+        seed = tf.stack([tf.constant(self.seed, tf.int64), global_step])
 
         def replica_step(images):
             replica = tf.distribute.get_replica_context() \

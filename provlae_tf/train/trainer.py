@@ -28,8 +28,8 @@ from provlae_tf.progress import ProgressBar
 from provlae_tf.random_streams import epoch_order
 from provlae_tf.train import (checkpoint_writes, checkpoints, distribute,
                               run_directory, schedule)
-from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.epoch_stats import EpochSpeed, LossWindow
+from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
 from provlae_tf.train.replica_step import DynamicLossScale, ReplicaStep
 from provlae_tf.train.run_log import RunLog, epoch_summary
@@ -129,8 +129,8 @@ class Trainer:
             # device (mixed precision without --strategy).
             self.strategy = strategy or tf.distribute.get_strategy()
             step = ReplicaStep(self.strategy, self.model, self.variables,
-                               self.optimizer, train, source.max_value,
-                               self.loss_scale)
+                               self.optimizer, self._weights, train.seed,
+                               source.max_value, self.loss_scale)
         # The step's Python control flow depends only on Python values (the
         # stage, the model's structure), so AutoGraph has nothing to convert;
         # without it the first trace in a process takes seconds less.
@@ -161,14 +161,12 @@ class Trainer:
     # ------------------------------------------------------------- the step
     # Reference: docs/original.md#sampling-noise
     def _train_step(self, images, alpha, global_step, stage: int) -> Losses:
-        train = self.config.train
-        weights = schedule.loss_weights(stage, self.model.num_ladders,
-                                        train.beta, train.coff, train.pre_kl)
         x = tf.cast(images, tf.float32) / float(self.source.max_value)
-        seed = tf.stack([tf.constant(train.seed, tf.int64), global_step])
+        seed = tf.stack([tf.constant(self.config.train.seed, tf.int64),
+                         global_step])
         with tf.GradientTape() as tape:
             output = self.model(x, alpha=alpha, stage=stage, seed=seed)
-            losses = compute_losses(x, output, weights)
+            losses = compute_losses(x, output, self._weights(stage))
         # Reference: docs/original.md#zero-branch-skipping
         # Skipped branches (inactive ladders) have None gradients, which
         # TF1Adam applies as the zero gradients the original's
@@ -284,6 +282,7 @@ class Trainer:
             action(end)
 
     def _weights(self, stage: int) -> list[float]:
+        """The stage's KL weight per ladder (``schedule.loss_weights``)."""
         t = self.config.train
         return schedule.loss_weights(stage, self.model.num_ladders, t.beta,
                                      t.coff, t.pre_kl)
