@@ -59,7 +59,17 @@ def atomic_save(path: str, save: Callable[[str], None]) -> str:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where Linux shows it:
+    setting it to read it back would, for a moment, give files that other
+    threads (TensorBoard's writer, checkpoint I/O) create a mode of 0666."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0)  # elsewhere: the one portable way
     os.umask(mask)
     return mask
 
