@@ -37,13 +37,10 @@ def _cpu_seconds() -> tuple[float, float]:
 
 
 # ------------------------------------------------------------ pytest plugin
-def _hookwrapper(function):
+if os.environ.get(_LOG):  # loaded by pytest in a worker (see main)
     import pytest
-    return pytest.hookimpl(hookwrapper=True)(function)
 
-
-if os.environ.get(_LOG):
-    @_hookwrapper
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(item, nextitem):
         """Appends ``{"id", "cpu", "wall"}`` of the test to $SUITE_CPU_LOG."""
         del nextitem
@@ -60,16 +57,20 @@ if os.environ.get(_LOG):
 
 # ------------------------------------------------------------------ report
 def report(records: list[dict], top: int) -> str:
-    """The total, each file's CPU seconds and the ``top`` longest tests."""
-    per_file = collections.Counter()
+    """The total, each file's CPU and wall seconds and the ``top`` longest
+    tests."""
+    per_file, wall = collections.Counter(), collections.Counter()
     for record in records:
-        per_file[record["id"].split("::")[0]] += record["cpu"]
+        path = record["id"].split("::")[0]
+        per_file[path] += record["cpu"]
+        wall[path] += record["wall"]
     total = sum(per_file.values())
     lines = [f"{len(records)} tests, {total:.0f} CPU-s in tests "
-             "(set-up and teardown included)", "", "CPU-s  share  file"]
+             "(set-up and teardown included)", "",
+             "CPU-s  share  wall s  file"]
     for path, seconds in per_file.most_common():
-        lines.append(f"{seconds:6.1f} {seconds / max(total, 1e-9):6.1%}  "
-                     f"{path}")
+        lines.append(f"{seconds:6.1f} {seconds / max(total, 1e-9):6.1%} "
+                     f"{wall[path]:7.1f}  {path}")
     lines += ["", f"the {top} longest tests (CPU-s, wall s):"]
     for record in sorted(records, key=lambda r: -r["cpu"])[:top]:
         lines.append(f"{record['cpu']:6.1f} {record['wall']:6.1f}  "

@@ -18,21 +18,21 @@ tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 # The longest files first (setup.cfg: --dist loadfile --no-loadscope-reorder
 # gives each worker whole files in collection order): a long file started
-# last would leave the other worker idle at the end. Measured on 2 cores
-# (--durations=0, summed per file); the other files follow in their usual
-# order.
+# last would leave the other worker idle at the end. Ordered by wall seconds
+# per file on 2 cores (`python benchmarks/suite_cpu.py`); the other files
+# follow in their usual order.
 LONGEST_FIRST = (
     "test_fast_path.py",
     "test_distribute.py",
     "test_trainer.py",
-    "test_run_directory_robustness.py",
-    "test_long_run_checkpoint.py",
     "test_experiments.py",
     "test_convert.py",
+    "test_run_directory_robustness.py",
+    "test_main.py",
+    "test_baselines.py",
+    "test_long_run_checkpoint.py",
     "test_interrupt.py",
     "test_modes.py",
-    "test_baselines.py",
-    "test_main.py",
     "test_metrics_mig.py",
     "test_loader_properties.py",
     "test_metrics_subset.py",
