@@ -15,6 +15,7 @@ of the windows, the ratio the median of the paired ratios.
     python benchmarks/train_throughput.py --strategy=default,mirrored \
         --cpu_devices=2 --models=small       # replicas against default
     python benchmarks/train_throughput.py --compare=precision  # GPU
+    python benchmarks/train_throughput.py --compare=kernels    # oneDNN/Eigen
 
 ``--strategy=default,mirrored`` runs the step under MirroredStrategy on 1
 replica and on every device (GPUs, else the ``--cpu_devices`` logical CPUs),
@@ -27,6 +28,11 @@ The trainer section runs ``Trainer.run()`` on the embedded dSprites (batch
 128, stage 1, a seeded subset) and compares its epoch summaries' img/s with
 step windows of the same trainer taken just before and after the run.
 
+``--compare=kernels`` runs the default path with oneDNN's CPU kernels (the
+package's default) and with TensorFlow's Eigen kernels
+(``TF_ENABLE_ONEDNN_OPTS=0``), each in child processes, stage by stage
+alternately, and prints the ratio.
+
 ``--keras=keras3`` runs the package with the Keras 3 that TensorFlow ships,
 by aliasing the module in this benchmark process only; ``--keras=both`` runs
 the two in child processes, stage by stage alternately, and prints the ratio.
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -299,24 +306,29 @@ def compare_xla(models: list[str], windows: int, window_s: float) -> None:
             bench.close()
 
 
-def compare_keras(models: list[str], windows: int, window_s: float) -> None:
-    """tf-keras versus Keras 3 (plain tf.function), alternating per stage."""
+def compare_in_children(models: list[str], windows: int, window_s: float,
+                        variants: dict[str, tuple[list[str], dict]]) -> None:
+    """Two set-ups that must be chosen before TensorFlow loads, each in a
+    child process of its own (``variants``: name -> extra arguments and
+    environment), alternating per stage; prints img/s and their ratio."""
+    first, second = variants
     print(f"plain tf.function, windows={windows}x{window_s}s (median)")
-    print(f"{'model':8} {'stage':>5} {'tf_keras':>9} {'keras3':>9} "
-          f"{'tf_keras/keras3':>15}")
+    print(f"{'model':8} {'stage':>5} {first:>9} {second:>9} "
+          f"{first + '/' + second:>15}")
     for name in models:
         for stage in range(1, SETUPS[name][4] + 1):
             rates = {}
-            for keras in ("tf_keras", "keras3"):
+            for variant, (extra, env) in variants.items():
                 child = subprocess.run(
-                    [sys.executable, __file__, "--keras", keras, "--one",
+                    [sys.executable, __file__, *extra, "--one",
                      f"{name},{stage}", "--windows", str(windows),
                      "--window_s", str(window_s)],
-                    capture_output=True, text=True, check=True)
-                rates[keras] = json.loads(child.stdout.splitlines()[-1])
-            print(f"{name:8} {stage:5d} {rates['tf_keras']:9.1f} "
-                  f"{rates['keras3']:9.1f} "
-                  f"{rates['tf_keras'] / rates['keras3']:15.2f}", flush=True)
+                    capture_output=True, text=True, check=True,
+                    env={**os.environ, **env})
+                rates[variant] = json.loads(child.stdout.splitlines()[-1])
+            print(f"{name:8} {stage:5d} {rates[first]:9.1f} "
+                  f"{rates[second]:9.1f} "
+                  f"{rates[first] / rates[second]:15.2f}", flush=True)
 
 
 def compare_strategies(models: list[str], windows: int,
@@ -379,7 +391,8 @@ def compare_precision(models: list[str], windows: int, window_s: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compare", choices=("paths", "xla", "precision"),
+    parser.add_argument("--compare",
+                        choices=("paths", "xla", "precision", "kernels"),
                         default="paths")
     parser.add_argument("--strategy", default="default",
                         help="default,mirrored: replicas against default")
@@ -399,7 +412,16 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: "model,stage"
     args = parser.parse_args()
     if args.keras == "both":
-        compare_keras(args.models.split(","), args.windows, args.window_s)
+        compare_in_children(args.models.split(","), args.windows,
+                            args.window_s,
+                            {"tf_keras": (["--keras", "tf_keras"], {}),
+                             "keras3": (["--keras", "keras3"], {})})
+        return
+    if args.compare == "kernels":
+        compare_in_children(args.models.split(","), args.windows,
+                            args.window_s,
+                            {"oneDNN": ([], {"TF_ENABLE_ONEDNN_OPTS": "1"}),
+                             "Eigen": ([], {"TF_ENABLE_ONEDNN_OPTS": "0"})})
         return
     _select_keras(args.keras)
     from provlae_tf.config import TrainConfig
@@ -413,7 +435,6 @@ def main() -> None:
             bench.window(int(stage), args.window_s)
             for _ in range(args.windows))))
         return
-    import os
     import tensorflow as tf
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     print(f"keras={args.keras} device={device} cores={os.cpu_count()} "

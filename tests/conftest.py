@@ -5,6 +5,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# The package first: it chooses the CPU kernels before TensorFlow loads, so
+# the tests (and the processes they start) run what users run.
+import provlae_tf  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 
 # Resume tests compare runs bit for bit.
