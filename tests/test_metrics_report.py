@@ -85,6 +85,21 @@ def test_encode_dataset_matches_the_model_and_not_the_batch_size(model):
     np.testing.assert_array_equal(a.params[..., 1], 0.5 * a.log_vars)
 
 
+def test_the_encoder_is_traced_once_per_stage_whatever_the_batches():
+    keras.utils.set_random_seed(1)
+    model = ProVLAE(ModelConfig("small", z_dim=Z_DIM, channels=1), stage=2)
+    source = RandomImages(11)
+    for batch_size in (4, 5, 11):  # last batches of 3, 1 and 11 images
+        encoding.encode_dataset(model, source, np.random.default_rng(0),
+                                batch_size=batch_size)
+    traced = encoding._ENCODERS[model]
+    assert traced.experimental_get_tracing_count() == 1
+    model.set_stage(3)
+    encoding.encode_dataset(model, source, np.random.default_rng(0),
+                            batch_size=4)
+    assert traced.experimental_get_tracing_count() == 2
+
+
 def test_kl_per_ladder_is_the_training_kl(model):
     encoded = encoding.encode_dataset(model, RandomImages(16),
                                       np.random.default_rng(0))

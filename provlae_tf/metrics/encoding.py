@@ -10,7 +10,6 @@ NumPy arrays only.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import weakref
 from typing import Callable, Optional, Sequence
 
@@ -19,6 +18,7 @@ import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource, to_float
 from provlae_tf.distributions import sample_posterior
+from provlae_tf.model.ladder import IMAGE_SIZE
 
 ProgressFn = Callable[[int, int], None]
 
@@ -58,9 +58,13 @@ _ENCODERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def encoder_function(model):
     """A traced ``x -> (means, log_vars, unclipped log_vars)``, each
-    ``(n, K)``, at alpha = 1 and the model's current stage."""
+    ``(n, K)``, at alpha = 1 and the model's current stage.
+
+    Traced once per stage for any number of images: a batch dimension of
+    None, so the last, smaller batch of a dataset reuses the graph.
+    """
     if model not in _ENCODERS:
-        @tf.function(reduce_retracing=True, autograph=False)
+        @tf.function(autograph=False)
         def encode(x, stage: int):  # the stage is part of the trace key
             ladders = model.encode(x, alpha=1.0, stage=stage, clip=False)
             means = tf.concat([mean for mean, _ in ladders], axis=1)
@@ -69,7 +73,10 @@ def encoder_function(model):
                                  for _, log_var in ladders], axis=1)
             return means, clipped, raw
         _ENCODERS[model] = encode
-    return functools.partial(_ENCODERS[model], stage=int(model.stage))
+    images = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE,
+                            model.config.channels], tf.float32)
+    return _ENCODERS[model].get_concrete_function(images,
+                                                  stage=int(model.stage))
 
 
 # Reference: docs/original.md#mig-estimator
