@@ -32,6 +32,7 @@ from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train import schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
+from provlae_tf.train.run_directory import cpu_kernels
 from provlae_tf.train.run_log import RunLog
 from provlae_tf.train.trainer import Interrupted, Trainer
 from tests.command_line import REPO, process_env
@@ -207,14 +208,8 @@ def test_celeba_forward_and_step_match_the_exact_path():
         f"stage {stage}: the paths agree" for stage in (1, 2, 3, 4)]
 
 
-def kernel_library() -> str:
-    """The CPU kernels this process's TensorFlow runs: oneDNN or Eigen."""
-    from tensorflow.python.util import _pywrap_util_port
-    return "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
-
-
 def _child_celeba() -> None:
-    print("kernels: " + kernel_library(), flush=True)
+    print("kernels: " + cpu_kernels(), flush=True)
     keras.utils.set_random_seed(7)
     model = ProVLAE(CELEBA)
     optimizer = TF1Adam(list(original_variable_table(model).values()))
@@ -441,7 +436,7 @@ def _child_runs(out_dir: str) -> None:
     tf.config.experimental.enable_op_determinism()  # as tests/conftest.py
     tf.config.optimizer.set_experimental_options(
         {"disable_meta_optimizer": True})
-    print("kernels: " + kernel_library(), flush=True)
+    print("kernels: " + cpu_kernels(), flush=True)
     scratch = Path(tempfile.mkdtemp(dir=out_dir))
     runs = {exact: whole_run(scratch / f"exact{exact}", exact)
             for exact in (True, False)}
@@ -481,7 +476,7 @@ def test_default_kernels_round_the_paths_apart_less_than_eigen(eigen_runs,
     exact = whole_run(tmp_path / "exact", True)
     fast = whole_run(tmp_path / "fast", False)
     kernels = worst_rel(exact, eigen_runs[1])
-    if kernel_library() == "Eigen":
+    if cpu_kernels() == "Eigen":
         assert kernels == 0.0  # the same kernels, deterministic ops
     assert worst_rel(fast, exact) <= max(1e-5, kernels)
 

@@ -11,7 +11,9 @@ helpers.
 """
 
 import errno
+import json
 import os
+import platform
 import re
 import shutil
 import sys
@@ -237,6 +239,26 @@ def test_written_files_get_the_users_usual_mode(tmp_path):
 
 
 # ------------------------------------------------- (b) a file, not a folder
+def test_each_invocation_records_tensorflow_and_its_cpu_kernels(tmp_path):
+    config = make_config(tmp_path / "run")
+    run_directory.write_config(config, None)
+    run_directory.write_config(config, config)
+    lines = (tmp_path / "run" / "invocations.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 2
+    assert {r["tensorflow"] for r in records} == {tf.__version__}
+    # The package asks for oneDNN unless TF_ENABLE_ONEDNN_OPTS=0 was set
+    # (the Eigen case is checked by tests/test_fast_path.py's children);
+    # x86-64 builds of TensorFlow have it.
+    kernels = {r["cpu_kernels"] for r in records}
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+        assert kernels == {"Eigen"}
+    elif platform.machine() in ("x86_64", "AMD64"):
+        assert kernels == {"oneDNN"}
+    else:
+        assert kernels <= {"oneDNN", "Eigen"}
+
+
 def test_checkpoint_dir_that_is_a_file_is_refused(tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a run")

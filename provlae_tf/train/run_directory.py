@@ -3,7 +3,8 @@
 Layout of a run directory (``--checkpoint_dir``)::
 
     config.json            the RunConfig of the latest invocation
-    invocations.jsonl      one line per invocation (what changed, when)
+    invocations.jsonl      one line per invocation (when, what changed, with
+                           which TensorFlow and CPU kernels)
     ckpt/ckpt-<step>.*     rolling tf.train checkpoints (model, optimizer, state)
     stages/stage<k>/       a snapshot written when stage k finished
     tensorboard/           event files
@@ -16,6 +17,8 @@ import json
 import os
 import time
 from typing import Optional
+
+import tensorflow as tf
 
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.errors import UserError
@@ -70,6 +73,20 @@ def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
     return saved
 
 
+def cpu_kernels() -> str:
+    """The CPU kernels this process's TensorFlow runs: "oneDNN" or "Eigen".
+
+    They round differently (README, Speed), so a run records which ran.
+    TensorFlow tells it only through an internal module; "unknown" if that
+    module moves.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+        return "oneDNN" if _pywrap_util_port.IsMklEnabled() else "Eigen"
+    except (ImportError, AttributeError):
+        return "unknown"
+
+
 # Reference: docs/original.md#output-layout
 def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
     """Writes config.json atomically and logs the invocation.
@@ -96,7 +113,8 @@ def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
                    if old.get(k) != new[k] and k != "train_seq"]
     atomic_write_text(os.path.join(run_dir, "config.json"), config.to_json())
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-              "train_seq": config.train.train_seq, "changed": changes}
+              "train_seq": config.train.train_seq, "changed": changes,
+              "tensorflow": tf.__version__, "cpu_kernels": cpu_kernels()}
     path = os.path.join(run_dir, "invocations.jsonl")
     try:
         with open(path, "a") as f:
