@@ -152,7 +152,7 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     paper's numbers use all images, the default).
     """
     from provlae_tf.data import registry
-    from provlae_tf.metrics import encoding, scorecard
+    from provlae_tf.metrics import encoded_truth, encoding, scorecard
     model, run = load_run(config, dataset_given)
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
     eval_images = run.eval.eval_images
@@ -164,7 +164,7 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
                             f"or at most the {grid} images of {dataset}.")
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
         source = ground_truth.source
-        scorecard.check_subset_size(eval_images, ground_truth)
+        encoded_truth.check_subset_size(eval_images, ground_truth)
         indices = random_streams.subset_indices(
             source.num_examples, eval_images, seed,
             random_streams.EVALUATION_SUBSET)

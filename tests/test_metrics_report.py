@@ -14,6 +14,7 @@ from provlae_tf.config import EvalConfig, ModelConfig
 from provlae_tf.data import dsprites
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.metrics import encoding
+from provlae_tf.metrics import encoded_truth
 from provlae_tf.metrics import scorecard
 from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.model.ladder import ProVLAE
@@ -125,16 +126,16 @@ def test_scored_factors_leave_out_dsprites_shape_and_constants():
 def test_encoded_ground_truth_looks_codes_up_by_factors():
     truth = ground_truth()
     means = np.random.default_rng(0).standard_normal((int(np.prod(GRID)), 4))
-    encoded_truth = scorecard.EncodedGroundTruth(truth, means)
-    assert encoded_truth.factor_sizes == GRID[1:]  # the constant colour out
+    looked_up = encoded_truth.EncodedGroundTruth(truth, means)
+    assert looked_up.factor_sizes == GRID[1:]  # the constant colour out
     rng = np.random.default_rng(1)
-    factors = encoded_truth.sample_factors(50, rng)
-    observed = encoded_truth.sample_observations_from_factors(factors, rng)
+    factors = looked_up.sample_factors(50, rng)
+    observed = looked_up.sample_observations_from_factors(factors, rng)
     full = np.concatenate([np.zeros((50, 1), int), factors], axis=1)
     np.testing.assert_array_equal(observed, [
         np.ravel_multi_index(tuple(f), GRID) for f in full])
     np.testing.assert_array_equal(
-        encoded_truth.represent(np.array([1, 3]))(observed),
+        looked_up.represent(np.array([1, 3]))(observed),
         means[observed][:, [1, 3]])
 
 

@@ -16,7 +16,7 @@ from provlae_tf.config import EvalConfig
 from provlae_tf.data.factor_grid import all_classes
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.errors import UserError
-from provlae_tf.metrics import encoding, scorecard
+from provlae_tf.metrics import encoded_truth, encoding, scorecard
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.mig import estimate_mig
@@ -158,7 +158,7 @@ def test_eval_images_of_the_whole_grid_or_more_is_the_whole_grid():
 
 # ------------------------------------------------------- the subset's votes
 
-class RecordingSubset(scorecard.EncodedSubsetGroundTruth):
+class RecordingSubset(encoded_truth.EncodedSubsetGroundTruth):
     """Records every vote batch drawn and every index represented."""
 
     def __init__(self, *args):
@@ -212,7 +212,7 @@ def test_a_value_absent_or_shown_once_is_never_fixed():
     # x (varying factor 3): value 0 absent, value 1 on one image.
     rows = np.flatnonzero(classes[:, 4] >= 2)
     rows = np.sort(np.append(rows[::3], np.flatnonzero(classes[:, 4] == 1)[7]))
-    sub = scorecard.EncodedSubsetGroundTruth(truth, perfect_means()[rows],
+    sub = encoded_truth.EncodedSubsetGroundTruth(truth, perfect_means()[rows],
                                              rows)
     np.testing.assert_array_equal(sub.usable_values(3), [2, 3, 4, 5])
     indices = sub.sample_fixed_factor_batches(np.full(4000, 3), 4,
@@ -277,7 +277,7 @@ def test_a_random_code_on_a_subset_is_at_chance():
     error sqrt(0.2 * 0.8 / 2000) = 0.009)."""
     rows = subset(600)
     means = np.random.default_rng(2).standard_normal((NUM, 5))
-    truth = scorecard.EncodedSubsetGroundTruth(ground_truth(), means[rows],
+    truth = encoded_truth.EncodedSubsetGroundTruth(ground_truth(), means[rows],
                                                rows)
     result = factor_vae_score(truth, truth.represent(np.arange(5)),
                               np.random.default_rng(0), num_train=500,
@@ -288,12 +288,12 @@ def test_a_random_code_on_a_subset_is_at_chance():
 # ----------------------------------------------------------------- bad input
 
 def test_a_subset_below_the_minimum_is_refused():
-    assert scorecard.minimum_subset(GRID) == 7  # 6 values of x, plus one
+    assert encoded_truth.minimum_subset(GRID) == 7  # 6 values of x, plus one
     with pytest.raises(UserError, match=r"--eval_images=6: expected 0 .* "
                                         r"at least 7"):
-        scorecard.check_subset_size(6, ground_truth())
-    scorecard.check_subset_size(7, ground_truth())
-    scorecard.check_subset_size(0, ground_truth())
+        encoded_truth.check_subset_size(6, ground_truth())
+    encoded_truth.check_subset_size(7, ground_truth())
+    encoded_truth.check_subset_size(0, ground_truth())
     rows = subset(6)
     with pytest.raises(UserError, match="at least 7"):
         report(code_of(perfect_means(), rows), eval_images=6)
@@ -306,7 +306,7 @@ def test_a_subset_without_a_vote_for_a_factor_is_refused():
          np.arange(6) % 5, np.zeros(6, int), np.arange(6)), GRID))
     with pytest.raises(UserError, match="--eval_images=6: no value of y has "
                                         "2 images"):
-        scorecard.EncodedSubsetGroundTruth(ground_truth(),
+        encoded_truth.EncodedSubsetGroundTruth(ground_truth(),
                                            perfect_means()[rows], rows)
 
 
