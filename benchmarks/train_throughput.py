@@ -25,8 +25,9 @@ replica, the cost of the strategy itself). The global batch stays the
 model's batch.
 
 The trainer section runs ``Trainer.run()`` on the embedded dSprites (batch
-128, stage 1, a seeded subset; 3 epochs of 64 steps by default) and compares its epoch summaries' img/s with
-step windows of the same trainer taken just before and after the run.
+128, stage 1, a seeded subset; 3 epochs of 64 steps by default) and
+compares its epoch summaries' img/s with step windows of the same trainer
+taken just before and after the run.
 
 ``--compare=kernels`` runs the default path with oneDNN's CPU kernels (the
 package's default) and with TensorFlow's Eigen kernels

@@ -433,9 +433,9 @@ def eigen_runs(tmp_path_factory):
 def _child_runs(out_dir: str) -> None:
     import tempfile
     from pathlib import Path
-    tf.config.experimental.enable_op_determinism()  # as tests/conftest.py
-    tf.config.optimizer.set_experimental_options(
-        {"disable_meta_optimizer": True})
+    # The suite's TensorFlow settings (deterministic ops, no Grappler), so
+    # that this exact run compares with the parent's.
+    import tests.conftest  # noqa: F401
     print("kernels: " + cpu_kernels(), flush=True)
     scratch = Path(tempfile.mkdtemp(dir=out_dir))
     runs = {exact: whole_run(scratch / f"exact{exact}", exact)
