@@ -18,7 +18,8 @@ from provlae_tf.constants import (BN_EPSILON, CHANNELS, DEFAULT_ARCHITECTURE,
 from provlae_tf.baselines import apply_model_kind
 from provlae_tf.errors import UserError
 from provlae_tf.flag_checks import parse_clip, validate
-from provlae_tf.recipes import RECIPES
+from provlae_tf.recipes import (ORIGINAL_FLAG_DEFAULTS, RECIPES,
+                                dataset_named_by)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +124,16 @@ class EvalConfig:
     traverse_from: str = "sample"
     traverse_image: int = 0
     eval_images: int = 0  # 0 = all
+    # --mode=2: what the reconstructions decode, and how the dataset-mean
+    # losses are averaged (docs/original.md#mean-losses) in batches of
+    # mean_loss_batch (derived: --batch_size if given, else the original's
+    # default 100).
+    reconstruct_from: str = "sample"
+    mean_losses: str = "original"
+    mean_loss_batch: int = 100
+    # --mode=2/3 with --train_seq=k: the latest weights with the network of
+    # stage k (the original), or the snapshot taken when stage k finished.
+    stage_weights: str = "latest"
     # --mode=3: MIG / MIG-sup.
     mig_samples: int = 10000
     include_shape: bool = False
@@ -226,10 +237,14 @@ FLAG_FIELDS = {
     "devices": "train.devices",
     "cpu_devices": "train.cpu_devices",
     "mixed_precision": "train.mixed_precision",
-    **{f.name: f"eval.{f.name}" for f in dataclasses.fields(EvalConfig)},
+    **{f.name: f"eval.{f.name}" for f in dataclasses.fields(EvalConfig)
+       if f.name != "mean_loss_batch"},
 }
 # Fields that no flag sets, and what sets them.
-DERIVED_FIELDS = {"model.channels": "the --dataset's images"}
+DERIVED_FIELDS = {
+    "model.channels": "the --dataset's images",
+    "eval.mean_loss_batch": "--batch_size when given with --mode=2, else "
+                            "the original's default (100)"}
 
 def from_flags(fv) -> RunConfig:
     """Validates the parsed flags and builds the :class:`RunConfig`.
@@ -240,10 +255,45 @@ def from_flags(fv) -> RunConfig:
     Raises:
         UserError: naming the offending flag and what was expected.
     """
+    return build_config(*flag_request(fv))
+
+
+def flag_request(fv) -> tuple[dict[str, Any], set[str]]:
+    """``(values, explicit)``: every flag's value, and the flags the command
+    line or a flagfile set (the others may take a recipe's value)."""
     values = {name: fv[name].value for name in FLAG_FIELDS}
     explicit = {name for name in FLAG_FIELDS
                 if not fv[name].using_default_value}
-    return build_config(values, explicit)
+    return values, explicit
+
+
+# Reference: docs/original.md#dataset-choice
+def choose_dataset(values: Mapping[str, Any],
+                   explicit: Collection[str] = ()) -> tuple[str, str]:
+    """The dataset of a command line, and what chose it.
+
+    ``--dataset`` when given; else the original's rule on ``--checkpoint_dir``
+    when the directory's name carries it ("Celeb" or "3dshape"); else
+    ``values["dataset"]`` (the flag's default, dSprites).
+
+    Returns:
+        ``(dataset, chosen_by)`` with ``chosen_by`` one of ``"--dataset"``,
+        ``"--checkpoint_dir"``, ``"default"``.
+    """
+    if "dataset" in explicit:
+        return values["dataset"], "--dataset"
+    named = dataset_named_by(values.get("checkpoint_dir") or "")
+    if named:
+        return named, "--checkpoint_dir"
+    return values["dataset"], "default"
+
+
+def dataset_notice(dataset: str, chosen_by: str) -> Optional[str]:
+    """The line that says a dataset was not chosen by ``--dataset``."""
+    if chosen_by != "--checkpoint_dir":
+        return None
+    return (f"dataset {dataset}, from --checkpoint_dir, as the original chose "
+            "it; give --dataset to choose")
 
 
 # Reference: docs/original.md#recipes
@@ -256,9 +306,11 @@ def build_config(values: Mapping[str, Any],
         values: a value for every flag of :data:`FLAG_FIELDS`, as absl
             parses it.
         explicit: the flags the user set; the others in the dataset's
-            recipe take the recipe's value.
+            recipe take the recipe's value. Without ``--dataset``, the
+            dataset follows :func:`choose_dataset`.
     """
     values = dict(values)
+    values["dataset"], _ = choose_dataset(values, explicit)
     for name, value in RECIPES[values["dataset"]].items():
         if name not in explicit:
             values[name] = value
@@ -279,28 +331,15 @@ def build_config(values: Mapping[str, Any],
         section, _, field = path.rpartition(".")
         (fields[section] if section else top)[field] = values[flag]
     fields["model"]["channels"] = CHANNELS[dataset]
+    # Reference: docs/original.md#mean-losses
+    # The original's mode 2 averages in batches of its --batch_size, which
+    # its visualisation script leaves at the default (100).
+    fields["eval"]["mean_loss_batch"] = (
+        values["batch_size"] if "batch_size" in explicit
+        and values["mode"] == "visualize"
+        else ORIGINAL_FLAG_DEFAULTS["batch_size"])
     return RunConfig(**top, **{name: _SECTIONS[name](**kw)
                                for name, kw in fields.items()})
-
-
-def with_recipe(config: RunConfig, dataset: str,
-                explicit: Collection[str]) -> RunConfig:
-    """``config`` moved to ``dataset``: its channels, and its recipe for the
-    recipe flags not in ``explicit`` (used when the dataset is only known
-    after the flags, e.g. guessed from an original checkpoint)."""
-    for name, value in RECIPES[dataset].items():
-        if name not in explicit:
-            config = _replace_field(config, FLAG_FIELDS[name], value)
-    config = _replace_field(config, "data.dataset", dataset)
-    return _replace_field(config, "model.channels", CHANNELS[dataset])
-
-
-def _replace_field(config: RunConfig, path: str, value) -> RunConfig:
-    section, _, field = path.rpartition(".")
-    if not section:
-        return dataclasses.replace(config, **{field: value})
-    return dataclasses.replace(config, **{section: dataclasses.replace(
-        getattr(config, section), **{field: value})})
 
 
 def load_run_config(checkpoint_dir: str) -> Optional[RunConfig]:

@@ -39,6 +39,15 @@ def one_line_parser(flag_values: flags.FlagValues,
     return parse
 
 
+def default_values() -> dict:
+    """``{flag name: default value}`` of every provlae_tf flag, as absl
+    parses them (for command lines that define only some of the flags)."""
+    every = flags.FlagValues()
+    _define_all(every)
+    every(["provlae_tf"])
+    return {name: every[name].value for name in every}
+
+
 # Reference: docs/original.md#dataset-choice
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS,
                  names: Optional[Collection[str]] = None) -> None:
@@ -149,6 +158,20 @@ def _define_all(fv: flags.FlagValues) -> None:
                       "original) or its posterior mean.", flag_values=fv)
     flags.DEFINE_integer("traverse_image", 0, "Dataset index of the image "
                          "whose code is traversed.", flag_values=fv)
+    flags.DEFINE_enum("reconstruct_from", "sample", ("sample", "mean"),
+                      "--mode=2: reconstructions decode a sample from q(z|x) "
+                      "(the original) or the posterior mean.", flag_values=fv)
+    flags.DEFINE_enum(
+        "mean_losses", "original", ("original", "exact"),
+        "--mode=2: the dataset-mean losses as the original computes them "
+        "(full batches of --batch_size, default 100 as the original's, the "
+        "last partial batch left out of the sum but counted in the divisor) "
+        "or the exact mean over every image.", flag_values=fv)
+    flags.DEFINE_enum(
+        "stage_weights", "latest", ("latest", "snapshot"),
+        "--mode=2/3 with --train_seq=k: the latest checkpoint's weights with "
+        "the network of stage k (the original), or the snapshot taken when "
+        "stage k finished.", flag_values=fv)
     flags.DEFINE_integer("eval_images", 0, "A seeded random subset of this "
                          "many images (0 = the whole dataset): --mode=2's "
                          "dataset-mean losses, and every --mode=3 metric (on "

@@ -94,18 +94,25 @@ def _initialiser(config: config_lib.RunConfig):
 
 
 def _with_original(config: config_lib.RunConfig) -> config_lib.RunConfig:
-    """Recognises an original TF1 run directory (in place or --init_from)."""
+    """Recognises an original TF1 run directory (in place or --init_from),
+    and prints how the dataset was chosen when --dataset did not choose it."""
     from provlae_tf.convert import runs, tf1
     run_dir = config.checkpoint_dir
     saved = config_lib.load_run_config(run_dir)
     init_from = (config.init_from or (saved.init_from if saved else "")
                  or (run_dir if os.path.isdir(run_dir)
                      and tf1.is_original_directory(run_dir) else ""))
+    values, explicit = config_lib.flag_request(FLAGS)
     if not init_from:
-        return config
-    explicit = {name for name in FLAGS if FLAGS[name].present}
-    return runs.resolve_original(
-        dataclasses.replace(config, init_from=init_from), explicit)
+        notice = config_lib.dataset_notice(
+            *config_lib.choose_dataset(values, explicit))
+    else:
+        config, notice = runs.resolve_original(
+            {**values, "checkpoint_dir": run_dir, "init_from": init_from},
+            explicit)
+    if notice:
+        print(notice)
+    return config
 
 
 # Reference: docs/original.md#resume

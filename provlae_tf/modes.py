@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,48 +24,103 @@ from provlae_tf.fileio import load_json, save_json
 from provlae_tf.progress import ProgressBar, throttled
 
 
+class LoadedRun(NamedTuple):
+    """What ``--mode=2/3`` evaluates.
+
+    Attributes:
+        model: the model, at the stage to evaluate.
+        config: the run's configuration with the command line's evaluation
+            options (and ``--data_dir``).
+        weights_stage: the stage the weights were trained to (the model's
+            own stage, except for the latest weights shown at an earlier or
+            later stage).
+    """
+    model: object
+    config: RunConfig
+    weights_stage: int
+
+    @property
+    def name(self) -> str:
+        """``stage<k>``, or ``stage<k>_with_stage<c>_weights``."""
+        k = int(self.model.stage)
+        return (f"stage{k}" if self.weights_stage == k
+                else f"stage{k}_with_stage{self.weights_stage}_weights")
+
+
 # Reference: docs/original.md#evaluation-stage
-def load_run(config: RunConfig, dataset_given: bool = False):
+def load_run(config: RunConfig, dataset_given: bool = False,
+             log=print) -> LoadedRun:
     """The model of ``config.checkpoint_dir`` and the config to evaluate with.
 
-    ``--train_seq=k`` evaluates the snapshot taken when stage k finished
-    (or the latest checkpoint, when it is still in stage k); ``all`` the
-    latest checkpoint. An original TF1 directory needs ``--train_seq=k``
-    (it does not record its stage) and is read with ``--restore``.
+    ``--train_seq=k`` builds the network of stage k (its active ladders, at
+    alpha 1); its weights are the latest checkpoint's, as in the original
+    (``--stage_weights=latest``), or the snapshot taken when stage k finished
+    (``--stage_weights=snapshot``). ``all`` evaluates the latest checkpoint
+    at its own stage. An original TF1 directory needs ``--train_seq=k`` (it
+    does not record its stage) and is read with ``--restore``.
 
     The saved config decides the dataset and model (for an original
-    directory: ``--dataset`` when ``dataset_given``, else a guess from the
-    checkpoint); the command line still chooses ``--data_dir`` and the
-    evaluation options.
+    directory: ``--dataset`` when ``dataset_given``, else the original's
+    rule on the directory's name, else a guess from the checkpoint); the
+    command line still chooses ``--data_dir`` and the evaluation options.
     """
     from provlae_tf.api import load_checkpoint
     run_dir = config.checkpoint_dir
     stage = (None if config.train.train_seq == "all"
              else int(config.train.train_seq))
     if os.path.isdir(run_dir) and tf1.is_original_directory(run_dir):
-        if stage is None:
-            raise UserError(
-                f"--train_seq: {run_dir} is an original TF1 checkpoint, which "
-                "does not record its stage; give --train_seq=k (the stage "
-                "that run trained).")
-        model, saved = load_checkpoint(run_dir, stage=stage,
-                                       restore=config.restore)
-        if dataset_given:
-            if CHANNELS[config.data.dataset] != model.config.channels:
-                raise UserError(
-                    f"--dataset={config.data.dataset}: "
-                    f"{CHANNELS[config.data.dataset]}-channel images, but "
-                    f"the original checkpoint in {run_dir} has "
-                    f"{model.config.channels}.")
-            saved = dataclasses.replace(saved, data=config.data)
+        model, saved = _load_original(config, stage, dataset_given, log)
+        weights_stage = model.stage
     elif load_run_config(run_dir) is None:
         raise UserError(f"--checkpoint_dir={run_dir}: no provlae_tf run or "
                         "original checkpoint there; train first.")
-    else:
+    elif config.eval.stage_weights == "snapshot":
         model, saved = _load_stage(run_dir, stage, load_checkpoint)
+        weights_stage = model.stage
+    else:
+        model, saved = load_checkpoint(run_dir)
+        weights_stage = model.stage
+        if stage is not None and stage != model.stage:
+            if stage > model.num_ladders:
+                raise UserError(
+                    f"--train_seq={stage}: the model of {run_dir} has "
+                    f"{model.num_ladders} ladder(s).")
+            model.set_stage(stage)
+            log(f"--train_seq={stage}: the network of stage {stage} with the "
+                f"latest weights, trained to stage {weights_stage}, as the "
+                "original shows them (--stage_weights=snapshot for the "
+                f"weights saved when stage {stage} finished).")
     data = dataclasses.replace(saved.data, data_dir=config.data.data_dir)
-    return model, dataclasses.replace(saved, checkpoint_dir=run_dir,
-                                      data=data, eval=config.eval)
+    return LoadedRun(model, dataclasses.replace(
+        saved, checkpoint_dir=run_dir, data=data, eval=config.eval),
+        weights_stage)
+
+
+def _load_original(config: RunConfig, stage, dataset_given: bool, log):
+    """An original directory's model at ``stage``, and its dataset."""
+    from provlae_tf.api import load_checkpoint
+    from provlae_tf.convert import runs
+    run_dir = config.checkpoint_dir
+    if stage is None:
+        raise UserError(
+            f"--train_seq: {run_dir} is an original TF1 checkpoint, which "
+            "does not record its stage; give --train_seq=k (the stage "
+            "that run trained).")
+    model, saved = load_checkpoint(run_dir, stage=stage,
+                                   restore=config.restore)
+    if dataset_given:
+        if CHANNELS[config.data.dataset] != model.config.channels:
+            raise UserError(
+                f"--dataset={config.data.dataset}: "
+                f"{CHANNELS[config.data.dataset]}-channel images, but "
+                f"the original checkpoint in {run_dir} has "
+                f"{model.config.channels}.")
+        return model, dataclasses.replace(saved, data=config.data)
+    _, notice = runs.original_dataset(
+        {"checkpoint_dir": run_dir}, (),
+        tf1.inspect(tf1.latest_prefix(run_dir)))
+    log(notice)
+    return model, saved
 
 
 def _load_stage(run_dir: str, stage, load_checkpoint):
@@ -98,19 +154,22 @@ def visualize(config: RunConfig, log=print, dataset_given: bool = False
     from provlae_tf.data.registry import load_source
     from provlae_tf.metrics.information_flow import read_information
     from provlae_tf.viz import information_flow, plots
-    model, run = load_run(config, dataset_given)
+    loaded = load_run(config, dataset_given, log)
+    model, run = loaded.model, loaded.config
     source = load_source(run.data.dataset, run.data.data_dir,
                          run.data.max_examples, run.train.seed, log)
     if run.eval.traverse_image >= source.num_examples:
         raise UserError(f"--traverse_image={run.eval.traverse_image}: expected "
                         f"an index below the dataset's {source.num_examples}.")
-    out_dir = os.path.join(run.checkpoint_dir, "visualize",
-                           f"stage{model.stage}")
+    out_dir = os.path.join(run.checkpoint_dir, "visualize", loaded.name)
     result = viz.visualize(
         model, source, out_dir, seed=run.train.seed,
         traverse_from=run.eval.traverse_from,
         traverse_image=run.eval.traverse_image,
-        max_eval_images=run.eval.eval_images or None, log=log)
+        max_eval_images=run.eval.eval_images or None,
+        reconstruct_from=run.eval.reconstruct_from,
+        eval_batch_size=run.eval.mean_loss_batch,
+        loss_mean=run.eval.mean_losses, log=log)
     paths = result["paths"]
     events = os.path.join(run.checkpoint_dir, "tensorboard")
     if os.path.isdir(events):
@@ -123,14 +182,20 @@ def visualize(config: RunConfig, log=print, dataset_given: bool = False
     if flow:
         paths[information_flow.PLOT_FILE] = flow
     saved_metrics = _read_metrics(run.checkpoint_dir)
-    if saved_metrics and saved_metrics.get("stage") == model.stage:
+    if saved_metrics and (saved_metrics.get("stage"), saved_metrics.get(
+            "weights_stage", saved_metrics.get("stage"))) == (
+            model.stage, loaded.weights_stage):
         paths["mi_matrix.png"] = _plot_mi_matrix(
             saved_metrics, model, os.path.join(out_dir, "mi_matrix.png"))
     losses = result["summary"]["losses"]
     kls = " ".join(f"KL{l} {v:.3f}" for l, v in
                    enumerate(losses["kl"], start=1))
+    left_out = losses["num_images"] - losses["images_evaluated"]
+    how = (f" ({left_out} of the last partial batch of {losses['batch_size']}"
+           " left out of the sums, as the original does; --mean_losses=exact "
+           "for the exact mean)" if left_out else "")
     log(f"Stage {model.stage}: mean reconstruction {losses['reconstruction']:.3f}"
-        f" {kls} over {losses['num_images']} images; selected latents: "
+        f" {kls} over {losses['num_images']} images{how}; selected latents: "
         f"{', '.join(result['summary']['selected_latents']) or 'none'}.")
     log(f"Wrote {len(result['paths'])} files to {out_dir}")
     return result
@@ -153,7 +218,8 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     """
     from provlae_tf.data import registry
     from provlae_tf.metrics import encoded_truth, encoding, scorecard
-    model, run = load_run(config, dataset_given)
+    loaded = load_run(config, dataset_given, log)
+    model, run = loaded.model, loaded.config
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
     eval_images = run.eval.eval_images
     if dataset in FACTORISED_DATASETS:
@@ -203,7 +269,8 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
         ground_truth=ground_truth, dataset=dataset, options=run.eval,
         seed=seed, log=log)
     result["seconds"]["encoding"] = encode_seconds
-    result.update(stage=int(model.stage), dataset=dataset,
+    result.update(stage=int(model.stage), weights_stage=loaded.weights_stage,
+                  dataset=dataset,
                   checkpoint_dir=run.checkpoint_dir)
     path = save_json(os.path.join(run.checkpoint_dir, METRICS_FILE), result)
     if ground_truth is not None:

@@ -174,3 +174,10 @@ def _run_in_process(name, main, flags_parser, args) -> Result:
                 root.removeHandler(handler)
         root.setLevel(root_level)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def flag_request(**given) -> tuple[dict, set]:
+    """``(values, explicit)`` of a command line that sets ``given``: every
+    provlae_tf flag at its default but those (as main builds its config)."""
+    from provlae_tf.flags import default_values
+    return {**default_values(), **given}, set(given)

@@ -15,7 +15,7 @@ from provlae_tf.errors import UserError
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train.optimizer import TF1Adam
-from tests.command_line import run_convert, run_main
+from tests.command_line import flag_request, run_convert, run_main
 from tests.shared_fixtures import fixture_path
 
 
@@ -98,7 +98,8 @@ def test_export_is_readable_by_a_tf1_saver(original_dir, tmp_path):
 
 def test_round_trip_tf1_to_ours_to_tf1_is_lossless(original_dir, tmp_path):
     run = tmp_path / "run"
-    config = runs.original_to_run(original_dir, str(run), train_seq=2)
+    config, _ = runs.original_to_run(*flag_request(
+        init_from=original_dir, checkpoint_dir=str(run), train_seq="2"))
     assert config.data.dataset == "dsprites"
     assert (run / "config.json").exists()
     assert (run / "stages" / "stage2" / "ckpt.index").exists()
@@ -110,7 +111,9 @@ def test_round_trip_tf1_to_ours_to_tf1_is_lossless(original_dir, tmp_path):
         np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
     # ... and ours -> tf1 -> ours gives back the same run.
     again = tmp_path / "again"
-    runs.original_to_run(str(tmp_path / "back"), str(again), train_seq=2)
+    runs.original_to_run(*flag_request(init_from=str(tmp_path / "back"),
+                                       checkpoint_dir=str(again),
+                                       train_seq="2"))
     first = tensors(tf.train.latest_checkpoint(str(run / "ckpt")))
     second = tensors(tf.train.latest_checkpoint(str(again / "ckpt")))
     assert first.keys() == second.keys()

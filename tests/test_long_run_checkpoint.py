@@ -28,7 +28,7 @@ from provlae_tf.model.naming import original_variable_table
 from provlae_tf.train import checkpoints, schedule
 from provlae_tf.train.loss import compute_losses
 from provlae_tf.train.optimizer import TF1Adam
-from tests.command_line import run_convert, run_main
+from tests.command_line import flag_request, run_convert, run_main
 from tests.shared_fixtures import fixture_path
 from tests.test_fixture_parity import check_forward_pass
 from tests.tf1_powers import TINY, first_zero, tf1_power
@@ -149,9 +149,9 @@ def test_inspect_uses_the_configured_betas(long_run):
 def test_initialising_a_run_reports_the_count_or_says_it_is_unknown(
         long_run, tmp_path):
     for beta2, expected in ((0.999, LONG), (0.99, None)):
-        config = runs.resolve_original(RunConfig(
-            str(tmp_path / "run"), init_from=str(long_run),
-            train=TrainConfig(train_seq="3", adam_beta2=beta2)), set())
+        config, _ = runs.resolve_original(*flag_request(
+            checkpoint_dir=str(tmp_path / "run"), init_from=str(long_run),
+            train_seq="3", adam_beta2=beta2))
         model = ProVLAE(config.model)
         optimizer = TF1Adam(list(original_variable_table(model).values()),
                             beta2=beta2)
@@ -263,8 +263,9 @@ def test_convert_round_trip_keeps_the_powers_bit_for_bit(long_run, tmp_path):
 
 def test_convert_of_an_unknown_count_numbers_steps_from_zero(very_long_run,
                                                              tmp_path):
-    runs.original_to_run(str(very_long_run), str(tmp_path / "ours"),
-                         train_seq=2)
+    runs.original_to_run(*flag_request(init_from=str(very_long_run),
+                                       checkpoint_dir=str(tmp_path / "ours"),
+                                       train_seq="2"))
     latest = tf.train.latest_checkpoint(str(tmp_path / "ours" / "ckpt"))
     assert latest.endswith("ckpt-0")
     prefix = runs.run_to_original(str(tmp_path / "ours"),

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from provlae_tf import modes
-from provlae_tf.config import DataConfig, RunConfig, TrainConfig
+from provlae_tf.config import DataConfig, EvalConfig, RunConfig, TrainConfig
 from provlae_tf.convert import tf1
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import UserError
@@ -48,10 +48,17 @@ def weights(model):
             original_variable_table(model).items()}
 
 
+def snapshot_config(run_dir, train_seq):
+    return dataclasses.replace(eval_config(run_dir, train_seq),
+                               eval=EvalConfig(stage_weights="snapshot"))
+
+
 @pytest.mark.parametrize("stage", [1, 2, 3])
-def test_train_seq_evaluates_that_stages_snapshot(finished_run, stage):
-    model, _ = modes.load_run(eval_config(finished_run, str(stage)))
-    assert model.stage == stage
+def test_stage_weights_snapshot_evaluates_that_stages_snapshot(finished_run,
+                                                               stage):
+    model, _, weights_stage = modes.load_run(
+        snapshot_config(finished_run, str(stage)))
+    assert model.stage == weights_stage == stage
     # The snapshot, restored independently of the code under test.
     reference = ProVLAE(model.config, stage=stage)
     tf.train.Checkpoint(model=reference).restore(str(
@@ -59,7 +66,7 @@ def test_train_seq_evaluates_that_stages_snapshot(finished_run, stage):
     for name, value in weights(reference).items():
         np.testing.assert_array_equal(weights(model)[name], value, name)
     if stage < 3:  # the snapshots differ from the latest checkpoint
-        latest, _ = modes.load_run(eval_config(finished_run))
+        latest, _, _ = modes.load_run(eval_config(finished_run))
         assert any(not np.array_equal(a, b) for a, b in zip(
             weights(model).values(), weights(latest).values()))
 
@@ -72,7 +79,32 @@ def test_train_seq_without_a_snapshot_is_one_clear_line(finished_run,
     with pytest.raises(UserError, match=r"--train_seq=2: .* no snapshot of "
                        r"stage 2 .* latest checkpoint is at stage 3; "
                        r"finished stages: 1, 3"):
-        modes.load_run(eval_config(copy, "2"))
+        modes.load_run(snapshot_config(copy, "2"))
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3])
+def test_train_seq_shows_the_latest_weights_at_that_stage(finished_run,
+                                                          stage):
+    """The original's meaning (the default): the latest checkpoint, with the
+    network of stage k (the lower ladders switched off)."""
+    lines = []
+    model, _, weights_stage = modes.load_run(
+        eval_config(finished_run, str(stage)), log=lines.append)
+    assert (model.stage, weights_stage) == (stage, 3)
+    reference = ProVLAE(model.config, stage=3)
+    tf.train.Checkpoint(model=reference).restore(tf.train.latest_checkpoint(
+        str(finished_run / "ckpt"))).expect_partial()
+    for name, value in weights(reference).items():
+        np.testing.assert_array_equal(weights(model)[name], value, name)
+    assert bool(lines) == (stage != 3)
+    # The decoder ignores the codes of the ladders stage k has not switched
+    # on: a change in ladder 1's code moves the output only at stage 3.
+    codes = [np.zeros((1, 2), np.float32) for _ in range(3)]
+    moved = [c.copy() for c in codes]
+    moved[0] += 3.0
+    changed = not np.array_equal(model.decode(codes).numpy(),
+                                 model.decode(moved).numpy())
+    assert changed == (stage == 3)
 
 
 @pytest.fixture()
@@ -97,7 +129,8 @@ def test_modes_load_originals_strictly_by_default(original_missing_a_variable):
 
 def test_modes_honour_restore_optimistic(original_missing_a_variable):
     out, values = original_missing_a_variable
-    model, run = modes.load_run(eval_config(out, "2", restore="optimistic"))
+    model, run, _ = modes.load_run(eval_config(out, "2",
+                                               restore="optimistic"))
     assert model.stage == 2 and run.data.dataset == "dsprites"
     loaded = weights(model)
     for name in ("vae_ladder/qh1/conv2d/kernel", "vae_ladder/gen0/"
@@ -110,7 +143,7 @@ def test_an_original_takes_the_given_dataset(original_missing_a_variable):
     out, _ = original_missing_a_variable
     config = eval_config(out, "2", restore="optimistic",
                          data=DataConfig("mnist"))
-    _, run = modes.load_run(config, dataset_given=True)
+    _, run, _ = modes.load_run(config, dataset_given=True)
     assert run.data.dataset == "mnist"  # 1 channel, as the checkpoint
     with pytest.raises(UserError, match="--dataset=3dshapes: 3-channel"):
         modes.load_run(dataclasses.replace(config, data=DataConfig(

@@ -1,5 +1,6 @@
-"""One posterior-sampling rule for training and the metrics (CelebA clips
-its log-variances after the draw, so both must draw from the unclipped ones)."""
+"""The posterior-sampling rules of the original: the CelebA network clips
+its log-variances after training's draw, and the original's metric code
+samples from the clipped log-variances its encoder returns."""
 
 import numpy as np
 import pytest
@@ -56,7 +57,10 @@ def test_the_model_samples_from_the_unclipped_log_variance(clipping_model,
                                    rtol=1e-5, atol=1e-6)
 
 
-def test_metrics_sample_as_the_model_does(clipping_model, images):
+def test_metrics_sample_from_the_clipped_log_variances(clipping_model,
+                                                       images):
+    """The original's metric code samples from what its ``transform``
+    returns: the log-variances after the clip (unlike training)."""
     model = clipping_model
     source = ArraySource("test", images, max_value=255)
     encoded = encode_dataset(model, source, np.random.default_rng(7),
@@ -68,7 +72,9 @@ def test_metrics_sample_as_the_model_does(clipping_model, images):
     clipped = np.concatenate([v.numpy() for _, v in model.encode(x)], axis=1)
     np.testing.assert_allclose(encoded.log_vars, clipped, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(
-        encoded.samples, encoded.means + np.exp(0.5 * raw) * noise,
+        encoded.samples, encoded.means + np.exp(0.5 * clipped) * noise,
         rtol=1e-5, atol=1e-6)
-    wrong = encoded.means + np.exp(0.5 * clipped) * noise
+    # The clip bites on these images, so sampling from the unclipped
+    # log-variances (as training does) would differ.
+    wrong = encoded.means + np.exp(0.5 * raw) * noise
     assert np.abs(encoded.samples - wrong).max() > 1e-3

@@ -217,6 +217,43 @@ def test_evaluate_losses(grey):
     np.testing.assert_allclose(small["kl"], kl, rtol=1e-4)
 
 
+def test_original_gif_frames_order_and_count():
+    """The original reverses its list of ladder 1..L, dims in order: the top
+    ladder first, each ladder's dims last to first; 8 of the 9 values."""
+    from provlae_tf.viz.traversals import (Latent, Traversal,
+                                           original_gif_frames)
+    sweeps = []
+    for ladder in (3, 2, 1):  # our order: top ladder first, dims in order
+        for dim in (0, 1):
+            frames = np.stack([np.full((2, 2, 1), 10 * ladder + dim + v / 100)
+                               for v in range(9)])
+            sweeps.append(Traversal(Latent(ladder, dim), frames, 0.0, False))
+    frames = original_gif_frames(sweeps)
+    assert len(frames) == 8
+    for v, frame in enumerate(frames):
+        assert frame.shape == (2, 12, 1)
+        ids = np.round(frame[0, ::2, 0] - v / 100).astype(int).tolist()
+        assert ids == [31, 30, 21, 20, 11, 10]
+
+
+def test_evaluate_losses_as_the_original_leaves_out_the_last_batch(grey):
+    """The original's mode 2: full batches of its --batch_size only, summed
+    and divided by every image (40 images in batches of 16: 8 left out)."""
+    model, source = grey
+    result = viz.evaluate_losses(model, source, batch_size=16,
+                                 mean="original")
+    assert (result["num_images"], result["images_evaluated"]) == (40, 32)
+    x = encode_decode.load_images(source, np.arange(40))
+    per_image = np.stack([0.5 * tf.reduce_sum(
+        tf.exp(v) + m ** 2 - 1 - v, axis=1).numpy()
+        for m, v in model.encode(x)], axis=1)  # (40, ladders)
+    np.testing.assert_allclose(result["kl"], per_image[:32].sum(0) / 40,
+                               rtol=1e-4)
+    exact = viz.evaluate_losses(model, source, batch_size=16)
+    assert exact["images_evaluated"] == 40
+    np.testing.assert_allclose(exact["kl"], per_image.mean(0), rtol=1e-4)
+
+
 # ------------------------------------------------------------- tensorboard
 @pytest.mark.parametrize("channels", [1, 3])
 def test_tensorboard_image_round_trip(tmp_path, channels):
@@ -241,10 +278,21 @@ def test_write_stage_end(grey, tmp_path):
     paths = viz.write_stage_end(model, source, str(tmp_path), stage=3,
                                 summary_writer=writer, step=11)
     writer.close()
-    assert sorted(paths) == ["stage3_resample_ladder1.png",
-                             "stage3_resample_ladder2.png",
-                             "stage3_resample_ladder3.png",
-                             "stage3_traversal.png"]
+    latents = [f"ladder{l}_z{d}" for l in (1, 2, 3) for d in (0, 1)]
+    per_latent = {f"stage3/traverse_{name}.{ext}" for name in latents
+                  for ext in ("png", "gif")}
+    assert set(paths) == {"stage3_resample_ladder1.png",
+                          "stage3_resample_ladder2.png",
+                          "stage3_resample_ladder3.png",
+                          "stage3_traversal.png", "all_z_step3.gif",
+                          "stage3/traverse_all.png",
+                          "stage3/traverse_all.gif"} | per_latent
+    for name in paths:
+        assert (tmp_path / name).is_file(), name
+    # The original's combined GIF: 8 frames of every latent side by side.
+    with Image.open(paths["all_z_step3.gif"]) as gif:
+        assert gif.n_frames == 8
+        assert gif.size[0] == 6 * 64
     found = viz.stage_end_images(model, source)
     with Image.open(paths["stage3_traversal.png"]) as read:
         assert read.size == found["traversal"].shape[1::-1]

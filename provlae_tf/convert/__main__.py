@@ -16,16 +16,18 @@ from absl import app, flags, logging
 
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import check_new_directory
-from provlae_tf.flags import define_flags
+from provlae_tf.flags import default_values, define_flags
 
 FLAGS = flags.FLAGS
 # The directory, the stage (--to=tf2: the stage the original run trained; its
-# checkpoint does not record it), the dataset (--to=tf2; default: guessed
-# from the checkpoint's channels and architecture), the variable matching and
-# Adam's betas (which tell the step count from the stored beta powers) mean
-# what they mean for training.
-define_flags(FLAGS, names=("checkpoint_dir", "train_seq", "dataset",
-                           "restore", "adam_beta1", "adam_beta2"))
+# checkpoint does not record it), the dataset (--to=tf2; default: as in
+# training from an original directory, the original's rule on the
+# directories' names, else a guess from the checkpoint; its recipe fills the
+# recipe flags), the variable matching and Adam's betas (which tell the step
+# count from the stored beta powers) mean what they mean for training.
+_SHARED_FLAGS = ("checkpoint_dir", "train_seq", "dataset", "restore",
+                 "adam_beta1", "adam_beta2")
+define_flags(FLAGS, names=_SHARED_FLAGS)
 flags.DEFINE_enum("to", None, ("tf1", "tf2"),
                   "tf1: write one of our runs in the original layout; tf2: "
                   "make a provlae_tf run of an original checkpoint.")
@@ -50,10 +52,16 @@ def main(argv) -> None:
                                 " stage the original run trained (a number;"
                                 " the checkpoint does not record it).")
             stage = int(FLAGS.train_seq)
-            dataset = FLAGS.dataset if FLAGS["dataset"].present else None
-            config = runs.original_to_run(
-                FLAGS.checkpoint_dir, FLAGS.out_dir, stage, dataset,
-                FLAGS.restore, FLAGS.adam_beta1, FLAGS.adam_beta2)
+            # Training's flags at their defaults, the converter's as given:
+            # the new run is --checkpoint_dir, started from the original.
+            values = {**default_values(),
+                      **{name: FLAGS[name].value for name in _SHARED_FLAGS},
+                      "checkpoint_dir": FLAGS.out_dir,
+                      "init_from": FLAGS.checkpoint_dir}
+            explicit = {name for name in _SHARED_FLAGS if FLAGS[name].present}
+            config, notice = runs.original_to_run(values, explicit)
+            if notice:
+                print(notice)
             print(f"Wrote the provlae_tf run {FLAGS.out_dir} (dataset "
                   f"{config.data.dataset}, end of stage {stage}); "
                   f"continue it with --checkpoint_dir={FLAGS.out_dir} "

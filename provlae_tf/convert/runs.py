@@ -15,57 +15,102 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Collection, Optional
+from typing import Any, Collection, Mapping, Optional
 
 import tensorflow as tf
 
 from provlae_tf.config import (CHANNELS, DataConfig, ModelConfig, RunConfig,
-                               TrainConfig, load_run_config)
+                               TrainConfig, build_config, load_run_config)
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import atomic_write_text
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
+from provlae_tf.recipes import dataset_named_by
 from provlae_tf.train import checkpoint_writes, checkpoints
 from provlae_tf.train.optimizer import TF1Adam
 
 
 # Reference: docs/original.md#dataset-choice
 def guess_dataset(info: tf1.OriginalCheckpoint) -> str:
-    """The dataset an original checkpoint was most likely trained on."""
+    """The dataset an original checkpoint was most likely trained on, from
+    its network and channels (used when no directory name tells it)."""
     if info.architecture == "celeba":
         return "celeba"
     return "3dshapes" if info.channels == 3 else "dsprites"
 
 
-def resolve_original(config: RunConfig, explicit: Collection[str]) -> RunConfig:
-    """Takes the model's shape from ``config.init_from``'s checkpoint.
+# Reference: docs/original.md#dataset-choice
+def original_dataset(values: Mapping[str, Any], explicit: Collection[str],
+                     info: tf1.OriginalCheckpoint) -> tuple[str, Optional[str]]:
+    """The dataset to use with an original checkpoint, and a notice line.
+
+    ``--dataset`` when given; else the original's own rule on the name of
+    ``--checkpoint_dir``, then on the name of the original directory
+    (``--init_from``); else a guess from the checkpoint's network and
+    channels.
+    """
+    if "dataset" in explicit:
+        return values["dataset"], None
+    for flag in ("checkpoint_dir", "init_from"):
+        named = dataset_named_by(values.get(flag) or "")
+        if named and CHANNELS[named] != info.channels:
+            raise UserError(
+                f"--{flag}={values[flag]}: its name selects {named} "
+                f"({CHANNELS[named]}-channel images) by the original's rule, "
+                f"but the original checkpoint {info.prefix} has "
+                f"{info.channels} channel(s). Give --dataset.")
+        if named:
+            return named, (f"dataset {named}, from --{flag}, as the original "
+                           "chose it; give --dataset to choose")
+    guessed = guess_dataset(info)
+    return guessed, (f"dataset {guessed}, guessed from the original "
+                     f"checkpoint ({info.architecture} network, "
+                     f"{info.channels} channel(s)); give --dataset to choose")
+
+
+def resolve_original(values: Mapping[str, Any], explicit: Collection[str]
+                     ) -> tuple[RunConfig, Optional[str]]:
+    """The run configuration of flags that start from an original checkpoint.
+
+    The dataset is chosen as :func:`original_dataset` says, and its recipe
+    applies to every recipe flag the user did not set (as ``--dataset``
+    does); the model's shape is read from the checkpoint.
 
     Args:
-        config: built from the flags, with ``init_from`` set.
+        values: every flag's value, ``init_from`` naming the original
+            directory.
         explicit: names of the flags the user set; those must agree with
             the checkpoint, the others are read from it.
+
+    Returns:
+        ``(config, notice)``: the notice says how the dataset was chosen when
+        ``--dataset`` did not choose it.
 
     Raises:
         UserError: a flag contradicts the checkpoint, or --train_seq is
             missing (the checkpoint cannot tell its stage).
     """
-    if config.model.kind == "beta_vae":
+    init_from = values["init_from"]
+    if values["model"] == "beta_vae":
         raise UserError(
-            f"--model=beta_vae: {config.init_from} holds the original's "
+            f"--model=beta_vae: {init_from} holds the original's "
             "ladder network, which has no beta-VAE. Start it with "
             "--model=provlae or --model=vlae, or train the beta-VAE from "
             "scratch in a new --checkpoint_dir.")
-    info = _inspect(tf1.latest_prefix(config.init_from), config)
+    info = tf1.inspect(tf1.latest_prefix(init_from), values["adam_beta1"],
+                       values["adam_beta2"])
+    dataset, notice = original_dataset(values, explicit, info)
+    config = build_config({**values, "dataset": dataset,
+                           "architecture": info.architecture},
+                          {*explicit, "dataset"})
     for flag, asked, found in (
             ("z_dim", config.model.z_dim, info.z_dim),
-            ("architecture", config.model.architecture, info.architecture)):
-        if flag in explicit and asked != found:
+            ("architecture", values["architecture"], info.architecture)):
+        if flag in explicit and asked not in (found, "auto"):
             raise UserError(f"--{flag}={asked}: the original checkpoint "
                             f"{info.prefix} has {flag} {found}. Leave --{flag}"
                             " out; it is read from the checkpoint.")
-    dataset = (config.data.dataset if "dataset" in explicit
-               else guess_dataset(info))
     if CHANNELS[dataset] != info.channels:
         raise UserError(f"--dataset={dataset}: {CHANNELS[dataset]}-channel "
                         f"images, but the original checkpoint {info.prefix} "
@@ -75,14 +120,11 @@ def resolve_original(config: RunConfig, explicit: Collection[str]) -> RunConfig:
             "--train_seq: an original checkpoint does not record its stage. "
             "Give --train_seq=k to train stage k from it (the checkpoint is "
             "taken as the end of stage k-1), as the original scripts do.")
-    model = dataclasses.replace(config.model, architecture=info.architecture,
-                                z_dim=info.z_dim, channels=info.channels)
+    model = dataclasses.replace(config.model, z_dim=info.z_dim)
     if int(config.train.train_seq) > model.num_ladders:
         raise UserError(f"--train_seq={config.train.train_seq}: the original "
                         f"checkpoint's model has {model.num_ladders} ladders.")
-    return dataclasses.replace(
-        config, model=model,
-        data=dataclasses.replace(config.data, dataset=dataset))
+    return dataclasses.replace(config, model=model), notice
 
 
 def initialise_from_original(config: RunConfig, model, optimizer,
@@ -135,16 +177,24 @@ def check_importable(config: RunConfig) -> None:
 
 
 def load_original(directory: str, stage: Optional[int],
-                  restore: str = "strict") -> tuple[ProVLAE, RunConfig]:
-    """The model of an original run directory (see ``api.load_checkpoint``)."""
+                  restore: str = "strict", dataset: Optional[str] = None
+                  ) -> tuple[ProVLAE, RunConfig]:
+    """The model of an original run directory (see ``api.load_checkpoint``).
+
+    Its dataset is ``dataset`` when given, else the original's rule on the
+    directory's name, else a guess from the checkpoint.
+    """
     prefix = tf1.latest_prefix(directory)
     info = tf1.inspect(prefix)
     if stage is None:
         raise UserError(f"{directory} is an original TF1 checkpoint, which "
                         "does not record its stage: pass stage=k (the "
                         "--train_seq of the run that wrote it).")
+    dataset, _ = original_dataset(
+        {"dataset": dataset, "checkpoint_dir": directory},
+        ("dataset",) if dataset else (), info)
     config = RunConfig(
-        directory, data=DataConfig(guess_dataset(info)),
+        directory, data=DataConfig(dataset),
         model=ModelConfig(info.architecture, info.z_dim, info.channels),
         train=TrainConfig(train_seq=str(stage)), init_from=directory,
         restore=restore)
@@ -159,24 +209,30 @@ def _training_objects(model_config: ModelConfig):
     return model, optimizer, checkpoints.TrainingState()
 
 
-def original_to_run(directory: str, out_dir: str, train_seq: int,
-                    dataset: Optional[str] = None,
-                    restore: str = "strict", adam_beta1: float = 0.9,
-                    adam_beta2: float = 0.999) -> RunConfig:
+def original_to_run(values: Mapping[str, Any], explicit: Collection[str]
+                    ) -> tuple[RunConfig, Optional[str]]:
     """Converts an original directory into a new provlae_tf run directory.
 
-    The run ends at stage ``train_seq`` (the stage the original run trained),
-    so ``--train_seq=train_seq+1`` continues it. Its global step is Adam's
-    step count, or 0 when the beta powers cannot tell it (the beta powers
-    themselves are copied bit for bit either way).
+    Args:
+        values: every flag's value, as :func:`resolve_original` takes them:
+            ``init_from`` the original directory, ``checkpoint_dir`` the new
+            run directory, ``train_seq`` the stage the original run trained.
+        explicit: the flags the user set (the others in the dataset's recipe
+            take the recipe's value, as in training).
+
+    The run ends at stage ``train_seq``, so ``--train_seq=train_seq+1``
+    continues it. Its global step is Adam's step count, or 0 when the beta
+    powers cannot tell it (the beta powers themselves are copied bit for bit
+    either way).
+
+    Returns:
+        ``(config, notice)`` as :func:`resolve_original`.
     """
+    directory, out_dir = values["init_from"], values["checkpoint_dir"]
+    train_seq, restore = int(values["train_seq"]), values["restore"]
     prefix = tf1.latest_prefix(directory)
-    explicit = {"dataset"} if dataset else set()
-    config = resolve_original(RunConfig(
-        os.path.abspath(out_dir), data=DataConfig(dataset or "dsprites"),
-        train=TrainConfig(train_seq=str(train_seq), adam_beta1=adam_beta1,
-                          adam_beta2=adam_beta2),
-        init_from=os.path.abspath(directory), restore=restore), explicit)
+    config, notice = resolve_original(values, explicit)
+    config = dataclasses.replace(config, init_from=os.path.abspath(directory))
     info = _inspect(prefix, config)
     model, optimizer, state = _training_objects(config.model)
     tf1.import_original(prefix, model, optimizer, restore)
@@ -189,14 +245,13 @@ def original_to_run(directory: str, out_dir: str, train_seq: int,
     with checkpoint_writes.staged_directory(out_dir) as tmp:
         config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
             out_dir))
-        atomic_write_text(os.path.join(tmp, "config.json"),
-                                      config.to_json())
+        atomic_write_text(os.path.join(tmp, "config.json"), config.to_json())
         ckpt = checkpoints.training_checkpoint(model, optimizer, state)
         tf.train.CheckpointManager(
             ckpt, checkpoints.checkpoint_prefix_dir(tmp), 1,
             checkpoint_name="ckpt").save(checkpoint_number=step)
         checkpoint_writes.write_stage_snapshot(ckpt, tmp, train_seq)
-    return config
+    return config, notice
 
 
 def run_to_original(run_dir: str, out_dir: str) -> str:

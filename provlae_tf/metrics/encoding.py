@@ -57,8 +57,9 @@ _ENCODERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def encoder_function(model):
-    """A traced ``x -> (means, log_vars, unclipped log_vars)``, each
-    ``(n, K)``, at alpha = 1 and the model's current stage.
+    """A traced ``x -> (means, log_vars)``, each ``(n, K)``, at alpha = 1
+    and the model's current stage (log-variances as ``model.encode``
+    returns them: clipped in the networks that clip).
 
     Traced once per stage for any number of images: a batch dimension of
     None, so the last, smaller batch of a dataset reuses the graph.
@@ -66,12 +67,9 @@ def encoder_function(model):
     if model not in _ENCODERS:
         @tf.function(autograph=False)
         def encode(x, stage: int):  # the stage is part of the trace key
-            ladders = model.encode(x, alpha=1.0, stage=stage, clip=False)
-            means = tf.concat([mean for mean, _ in ladders], axis=1)
-            raw = tf.concat([log_var for _, log_var in ladders], axis=1)
-            clipped = tf.concat([model.clip_log_var(log_var)
-                                 for _, log_var in ladders], axis=1)
-            return means, clipped, raw
+            ladders = model.encode(x, alpha=1.0, stage=stage)
+            return (tf.concat([mean for mean, _ in ladders], axis=1),
+                    tf.concat([log_var for _, log_var in ladders], axis=1))
         _ENCODERS[model] = encode
     images = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE,
                             model.config.channels], tf.float32)
@@ -100,21 +98,21 @@ def encode_dataset(model, source: ImageSource, rng: np.random.Generator, *,
     indices = (np.arange(source.num_examples) if indices is None
                else np.asarray(indices, np.int64))
     encode = encoder_function(model)
-    means, log_vars, raw_log_vars = [], [], []
+    means, log_vars = [], []
     for start in range(0, len(indices), batch_size):
         part = indices[start:start + batch_size]
         x = to_float(source.images(part), source.max_value)
-        mean, log_var, raw = encode(tf.constant(x))
+        mean, log_var = encode(tf.constant(x))
         means.append(mean.numpy())
         log_vars.append(log_var.numpy())
-        raw_log_vars.append(raw.numpy())
         if progress is not None:
             progress(start + len(part), len(indices))
     means = np.concatenate(means).astype(np.float64)
+    log_vars = np.concatenate(log_vars).astype(np.float64)
     noise = rng.standard_normal(means.shape)
     # Reference: docs/original.md#log-variance-clip
-    # Drawn as the model draws them: from the unclipped log-variances.
-    samples = sample_posterior(
-        means, np.concatenate(raw_log_vars).astype(np.float64), noise)
-    return EncodedDataset(means, np.concatenate(log_vars).astype(np.float64),
-                          samples, indices)
+    # The original's metric samples from the log-variances its encoder
+    # returns: the clipped ones in the networks that clip (unlike training,
+    # whose sample is drawn before the clip).
+    samples = sample_posterior(means, log_vars, noise)
+    return EncodedDataset(means, log_vars, samples, indices)

@@ -51,15 +51,16 @@ def _progress_logger(log: Callable[[str], None]):
 def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
               traverse_from: str = "sample", traverse_image: int = 0,
               max_eval_images: Optional[int] = None,
-              reconstruct_from: str = "mean", eval_batch_size: int = 256,
+              reconstruct_from: str = "sample", eval_batch_size: int = 100,
+              loss_mean: str = "original",
               log: Callable[[str], None] = print) -> dict:
     """Writes the reconstructions, traversals, resampling grids and losses.
 
     Files, all under ``out_dir`` (created if missing):
 
     - ``reconstructions.png``: 10 random images (top row) above their
-      reconstructions (posterior means decoded unless
-      ``reconstruct_from="sample"``).
+      reconstructions (a sample from q(z|x) decoded, as the original does,
+      or the posterior mean with ``reconstruct_from="mean"``).
     - ``traverse_ladder<l>_z<d>.png`` / ``.gif`` per latent: image
       ``traverse_image``'s code with that latent swept over
       ``linspace(-2.5, 2.5, 9)``.
@@ -79,8 +80,12 @@ def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
         traverse_image: dataset index of that image.
         max_eval_images: evaluate the losses on a random subset this large
             (None = the whole dataset).
-        reconstruct_from: ``"mean"`` or ``"sample"``.
-        eval_batch_size: images per batch in the loss evaluation.
+        reconstruct_from: ``"sample"`` or ``"mean"``.
+        eval_batch_size: images per batch in the loss evaluation (the
+            original's ``--batch_size``, default 100).
+        loss_mean: ``"original"`` (full batches only, divided by every
+            image) or ``"exact"``; see
+            :func:`~provlae_tf.viz.mean_losses.evaluate_losses`.
         log: receives progress lines.
 
     Returns:
@@ -109,7 +114,7 @@ def visualize(model, source: ImageSource, out_dir: str, *, seed: int = 0,
     log("  evaluating the losses")
     losses = mean_losses.evaluate_losses(
         model, source, eval_batch_size, max_eval_images, seed,
-        _progress_logger(log))
+        _progress_logger(log), mean=loss_mean)
     summary = {
         "stage": int(model.stage),
         "seed": int(seed),
@@ -140,19 +145,34 @@ def stage_end_images(model, source: ImageSource, seed: int = 0,
         ``{"traversal": labelled traversal grid of every latent,
         "resample_ladder<l>": 8x8 resampling grid per ladder}``.
     """
+    return _stage_end(model, source, seed, traverse_image, traverse_from)[0]
+
+
+def _stage_end(model, source: ImageSource, seed: int, traverse_image: int,
+               traverse_from: str):
     base, variances = _base_code(model, source, seed, traverse_image,
                                  traverse_from)
-    result = {"traversal": traversals.combined_grid(
-        traversals.traverse(model, base, variances))}
+    sweeps = traversals.traverse(model, base, variances)
+    found = {"traversal": traversals.combined_grid(sweeps)}
     for ladder, grid in resampling.resample_all(model, base, seed).items():
-        result[f"resample_ladder{ladder}"] = grid
-    return result
+        found[f"resample_ladder{ladder}"] = grid
+    return found, sweeps
 
 
 # Reference: docs/original.md#stage-end-images
 def write_stage_end(model, source: ImageSource, out_dir: str, stage: int,
                     seed: int = 0, summary_writer=None, step: int = 0) -> dict:
-    """Writes :func:`stage_end_images` as ``stage<stage>_<name>.png``.
+    """Writes what the original's training writes when a stage ends.
+
+    Files, under ``out_dir`` (created if missing):
+
+    - ``stage<k>_traversal.png`` and ``stage<k>_resample_ladder<l>.png``:
+      :func:`stage_end_images`;
+    - ``stage<k>/traverse_ladder<l>_z<d>.png`` / ``.gif`` per latent and
+      ``stage<k>/traverse_all.png`` / ``.gif``, as ``--mode=2`` writes them
+      (the original's per-latent strips and GIFs);
+    - ``all_z_step<k>.gif``: the original's combined GIF, in its layout
+      (:func:`~provlae_tf.viz.traversals.original_gif_frames`).
 
     Args:
         model: the model at the stage that just ended (its own stage is
@@ -161,19 +181,29 @@ def write_stage_end(model, source: ImageSource, out_dir: str, stage: int,
         out_dir: output folder (created if missing).
         stage: the stage number for the file names.
         seed: seeds the traversed code and the resampling.
-        summary_writer: a ``tf.summary`` writer; when given, every image is
-            also written to it as ``stage_end/<name>`` at ``step``.
+        summary_writer: a ``tf.summary`` writer; when given, every image of
+            :func:`stage_end_images` is also written to it as
+            ``stage_end/<name>`` at ``step``.
         step: the TensorBoard step.
 
     Returns:
-        ``{file name: path}``.
+        ``{file name: path}`` (names relative to ``out_dir``).
     """
     os.makedirs(out_dir, exist_ok=True)
     paths = {}
-    found = stage_end_images(model, source, seed)
+    found, sweeps = _stage_end(model, source, seed, 0, "sample")
     for key, image in found.items():
         name = f"stage{stage}_{key}.png"
         paths[name] = images.save_png(os.path.join(out_dir, name), image)
+    per_latent = traversals.write_traversals(
+        sweeps, os.path.join(out_dir, f"stage{stage}"))
+    paths.update({f"stage{stage}/{name}": path
+                  for name, path in per_latent.items()})
+    name = f"all_z_step{stage}.gif"
+    # The original shows each of its 8 frames for a quarter of a second.
+    paths[name] = images.save_gif(os.path.join(out_dir, name),
+                                  traversals.original_gif_frames(sweeps),
+                                  duration_ms=250)
     if summary_writer is not None:
         with summary_writer.as_default():
             for key, image in found.items():

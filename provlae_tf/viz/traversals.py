@@ -182,3 +182,18 @@ def write_traversals(traversals: Sequence[Traversal], out_dir: str,
     png(f"{prefix}_all.png", combined_grid(traversals, pad))
     gif(f"{prefix}_all.gif", combined_frames(traversals, pad))
     return paths
+
+
+# Reference: docs/original.md#stage-end-images
+def original_gif_frames(traversals: Sequence[Traversal]) -> list:
+    """The frames of the original's combined GIF (``all_z_step<k>.gif``).
+
+    Every latent side by side without labels or padding, in the original's
+    order (its list of ladder 1..L, dims in order, reversed: the top ladder
+    first and each ladder's dimensions last to first), and one frame per
+    value but the last: the original writes 8 frames of its 9 values.
+    """
+    order = sorted(traversals, key=lambda t: (t.latent.ladder, t.latent.dim),
+                   reverse=True)
+    return [images_lib.hstack([t.images[i] for t in order])
+            for i in range(len(TRAVERSAL_VALUES) - 1)]
