@@ -11,7 +11,12 @@ keep the repository free of citations of files its users do not have:
 3. every capitalised "Reference" in provlae_tf/ is such a marker line;
 4. README.md, docs/ and provlae_tf/ cite no workspace-only material;
 5. every ``file:name`` and ``tests/file::test`` the document cites exists;
-6. every definition the document cites carries that entry's marker.
+6. every definition the document cites carries that entry's marker;
+7. every entry's Original bullet cites lines of the original repository
+   (``main.py:36-41``), in files that repository has;
+8. every cited line range lies within its file of the original and neither
+   starts nor ends on a blank line (read from the original code beside the
+   checkout, which only the project's CI has).
 
 Every checker is a pure function of text that returns a list of problems, so
 the last tests can show that each one catches a broken input.
@@ -22,6 +27,9 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Optional
+
+from tests.shared_fixtures import original_code_path
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "original.md"
@@ -44,6 +52,19 @@ CODE_CITATION = re.compile(
 TEST_CITATION = re.compile(
     r"`(?P<path>tests/[\w/]+\.py)::(?P<name>[A-Za-z_]\w*)`")
 FENCE = re.compile(r"^\s*(```|~~~)")
+# The files of the original repository (Zhiyuan1991/proVLAE at 3e1ec17), by
+# their paths in it, as its users see them on GitHub.
+ORIGINAL_FILES = frozenset({
+    "README.md", "main.py", "utils.py", "data_manager.py",
+    "model_ladder_progress.py", "model_ladder_pro_celbA.py", "metric_MIG.py",
+    "lib/dist.py", "lib/utils.py", "lib/functions.py", "train_pro-VLAE.sh",
+    "visualization.sh", "compute_metric.sh"})
+# A citation of the original's lines: `main.py:36-41`, `metric_MIG.py:54`,
+# or several ranges of one file, `model_ladder_progress.py:87-88, 98-99`.
+ORIGINAL_CITATION = re.compile(
+    r"`(?P<path>[^`\s:]+):(?P<ranges>\d+(?:-\d+)?(?:, ?\d+(?:-\d+)?)*)`")
+LINE_RANGE = re.compile(r"(?P<first>\d+)(?:-(?P<last>\d+))?")
+ORIGINAL_BULLET = re.compile(r"^- \*\*Original\*\*")
 HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 
 
@@ -230,6 +251,120 @@ def missing_citations(markdown: str, read) -> list[str]:
     return problems
 
 
+def _entry_lines(markdown: str):
+    """``(anchor, line)`` of every line outside code blocks; the anchor is
+    the entry (``###`` heading) the line belongs to, or None."""
+    anchor, in_fence = None, False
+    for line in markdown.splitlines():
+        if FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        heading = None if in_fence else HEADING.match(line)
+        if heading:
+            anchor = (github_anchor(heading["text"])
+                      if len(heading["hashes"]) == 3 else None)
+        yield anchor, line
+
+
+def original_citations(markdown: str
+                       ) -> list[tuple[Optional[str], str, int, int, str]]:
+    """``(anchor, path, first, last, citation)`` for every line range of
+    every citation of the original (anchor None outside entries)."""
+    found = []
+    for anchor, line in _entry_lines(markdown):
+        for m in ORIGINAL_CITATION.finditer(line):
+            for r in LINE_RANGE.finditer(m["ranges"]):
+                first = int(r["first"])
+                last = int(r["last"] or first)
+                found.append((anchor, m["path"], first, last, m.group(0)))
+    return found
+
+
+def original_bullets(markdown: str) -> dict[str, Optional[str]]:
+    """``{anchor: its Original bullet's text, or None}`` for every entry.
+
+    A bullet runs from its ``- **Original**`` line to the next line that is
+    neither blank nor indented (the next bullet, heading or paragraph).
+    """
+    bullets: dict[str, Optional[list]] = {}
+    current = None
+    previous = None
+    for anchor, line in _entry_lines(markdown):
+        if anchor != previous:
+            previous, current = anchor, None
+            if anchor is not None:
+                bullets.setdefault(anchor, None)
+            continue
+        if anchor is None:
+            continue
+        if ORIGINAL_BULLET.match(line):
+            current = [line]
+            bullets[anchor] = current
+        elif current is not None:
+            if line and not line[0].isspace():
+                current = None
+            else:
+                current.append(line)
+    return {a: None if b is None else "\n".join(b)
+            for a, b in bullets.items()}
+
+
+def uncited_original_bullets(markdown: str) -> list[str]:
+    """Entries without an Original bullet, or whose bullet cites no line of
+    the original."""
+    problems = []
+    for anchor, bullet in original_bullets(markdown).items():
+        if bullet is None:
+            problems.append(f"#{anchor}: no **Original** bullet")
+        elif not ORIGINAL_CITATION.search(bullet):
+            problems.append(f"#{anchor}: its **Original** bullet cites no "
+                            "line of the original (`main.py:36-41`)")
+    return problems
+
+
+def unknown_original_files(markdown: str) -> list[str]:
+    """Citations of a file the original repository does not have (or not
+    by its path in that repository)."""
+    seen, problems = set(), []
+    for _, path, _, _, text in original_citations(markdown):
+        if path not in ORIGINAL_FILES and text not in seen:
+            seen.add(text)
+            problems.append(f"{text}: {path} is not a file of the original "
+                            "repository")
+    return problems
+
+
+def bad_original_lines(markdown: str, read) -> list[str]:
+    """Cited line ranges that the original's file does not have, or that
+    start or end on a blank line.
+
+    Args:
+        markdown: the document.
+        read: ``read(path)`` returns the text of the original's file at
+            ``path`` (relative to its repository), or None.
+    """
+    problems, cache = [], {}
+    for _, path, first, last, text in original_citations(markdown):
+        if path not in cache:
+            source = read(path)
+            cache[path] = None if source is None else source.splitlines()
+        lines = cache[path]
+        where = f"{text} ({first}-{last})" if first != last else \
+            f"{text} ({first})"
+        if lines is None:
+            problems.append(f"{where}: the original has no file {path}")
+        elif first < 1 or last < first:
+            problems.append(f"{where}: not a line range")
+        elif last > len(lines):
+            problems.append(f"{where}: {path} has {len(lines)} lines")
+        else:
+            for number in sorted({first, last}):
+                if not lines[number - 1].strip():
+                    problems.append(f"{where}: line {number} of {path} is "
+                                    "blank")
+    return problems
+
+
 # -------------------------------------------------------------- repository
 def read_repo_file(relative: str):
     path = REPO / relative
@@ -293,6 +428,25 @@ def test_cited_code_and_tests_exist():
 
 def test_every_cited_definition_carries_its_entry_marker():
     problems = unmarked_sites(doc_text(), read_repo_file)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_original_bullet_cites_the_original():
+    markdown = doc_text()
+    assert len(original_citations(markdown)) >= 150
+    problems = (uncited_original_bullets(markdown)
+                + unknown_original_files(markdown))
+    assert not problems, "\n".join(problems)
+
+
+def test_cited_lines_of_the_original_exist():
+    root = original_code_path()
+
+    def read(relative: str):
+        path = root / relative
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    problems = bad_original_lines(doc_text(), read)
     assert not problems, "\n".join(problems)
 
 
@@ -379,3 +533,67 @@ def test_a_cited_definition_without_its_marker_is_caught():
     assert unmarked_sites(doc, {"provlae_tf/m.py": source}.get) == [
         "provlae_tf/m.py:6: unmarked has no line "
         "'Reference: docs/original.md#kept-entry'"]
+
+
+BROKEN_CITATIONS = """# Title
+`main.py:1` outside any entry.
+### cites
+- **Original**: does it (`main.py:2-3`, `lib/dist.py:1, 4`).
+
+  | a table | inside the bullet |
+- **provlae_tf**: the same (`main.py:9`).
+### no-citation
+- **Original**: does it somewhere in
+  main.py.
+- **provlae_tf**: cites `main.py:1` here only.
+### no-bullet
+- **provlae_tf**: an entry without its Original bullet.
+### wrong-files
+- **Original**: `../shared/original/main.py:1`, `Main.py:1`,
+  `main.py:0`, `main.py:3-2`.
+"""
+ORIGINAL_TEXTS = {"main.py": "line one\n\nline three\n",
+                  "lib/dist.py": "a\nb\nc\nd\n"}
+
+
+def test_original_citations_are_parsed_per_range_and_entry():
+    found = original_citations(BROKEN_CITATIONS)
+    assert found[:4] == [
+        (None, "main.py", 1, 1, "`main.py:1`"),
+        ("cites", "main.py", 2, 3, "`main.py:2-3`"),
+        ("cites", "lib/dist.py", 1, 1, "`lib/dist.py:1, 4`"),
+        ("cites", "lib/dist.py", 4, 4, "`lib/dist.py:1, 4`")]
+    bullets = original_bullets(BROKEN_CITATIONS)
+    assert bullets["no-bullet"] is None
+    assert bullets["cites"].endswith("| a table | inside the bullet |")
+    assert "main.py:9" not in bullets["cites"]
+
+
+def test_an_original_bullet_without_a_citation_is_caught():
+    assert uncited_original_bullets(BROKEN_CITATIONS) == [
+        "#no-citation: its **Original** bullet cites no line of the "
+        "original (`main.py:36-41`)",
+        "#no-bullet: no **Original** bullet"]
+
+
+def test_a_file_the_original_lacks_is_caught():
+    assert unknown_original_files(BROKEN_CITATIONS) == [
+        "`../shared/original/main.py:1`: ../shared/original/main.py is not "
+        "a file of the original repository",
+        "`Main.py:1`: Main.py is not a file of the original repository"]
+
+
+def test_lines_the_original_lacks_or_blank_lines_are_caught():
+    assert bad_original_lines(BROKEN_CITATIONS, ORIGINAL_TEXTS.get) == [
+        "`main.py:2-3` (2-3): line 2 of main.py is blank",
+        "`main.py:9` (9): main.py has 3 lines",
+        "`../shared/original/main.py:1` (1): the original has no file "
+        "../shared/original/main.py",
+        "`Main.py:1` (1): the original has no file Main.py",
+        "`main.py:0` (0): not a line range",
+        "`main.py:3-2` (3-2): not a line range"]
+    fine = ("### e\n- **Original**: `main.py:1, 3`, `main.py:1-3`, "
+            "`lib/dist.py:2-4`.\n")
+    assert bad_original_lines(fine, ORIGINAL_TEXTS.get) == []
+    assert uncited_original_bullets(fine) == []
+    assert unknown_original_files(fine) == []
