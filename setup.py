@@ -15,7 +15,7 @@ setup(
         "tensorflow>=2.19",
         "tensorflow-probability>=0.25",
         # tensorflow-probability cannot be imported without tf-keras; our
-        # Keras models use it too (faster than Keras 3 here, see README).
+        # Keras models use it too (faster than Keras 3 here, see docs/speed.md).
         "tf-keras>=2.19",
         "numpy",
         "scipy",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 from provlae_tf.metrics.fast_mixture import log_mixture_fast  # noqa: E402
 from provlae_tf.metrics.mig import estimate_mig, factor_value_rows  # noqa: E402
 from provlae_tf.metrics.mixture import log_mixture_brute  # noqa: E402
-from provlae_tf.data.factor_grid import all_classes  # noqa: E402
+from provlae_tf.factor_grid import all_classes  # noqa: E402
 
 GRID = (3, 6, 40, 32, 32)
 FACTORS = (1, 2, 3, 4)

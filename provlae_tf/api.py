@@ -49,7 +49,7 @@ def load_checkpoint(path: str, stage: Optional[int] = None,
         prefix = checkpoints.latest_checkpoint(path)
     else:
         prefix = os.path.join(checkpoints.stage_snapshot_dir(path, stage),
-                              "ckpt")
+                              checkpoints.CHECKPOINT_NAME)
         if not tf.io.gfile.exists(prefix + ".index"):
             prefix = None
     if prefix is None:

@@ -1,8 +1,10 @@
 """Probability model of pro-VLAE: posteriors, priors, likelihood, per-ladder KL.
 
 The model returns tensors; this module wraps them in
-``tensorflow_probability`` distributions. The KL used in the training loss is
-the original's closed form (:func:`kl_to_standard_normal`), which equals
+``tensorflow_probability`` distributions. The prior draws of the outputs
+(:func:`sample_prior`) and the KL the reports show (:func:`mean_kl_per_ladder`)
+come from these distributions. The KL used in the training loss is the
+original's closed form (:func:`kl_to_standard_normal`), which equals
 ``tfd.kl_divergence(posterior, prior)`` up to rounding (a test checks it).
 """
 
@@ -42,6 +44,62 @@ def prior(z_dim: int, dtype=tf.float32) -> tfd.Distribution:
     return tfd.Independent(
         tfd.Normal(tf.zeros([z_dim], dtype), tf.ones([z_dim], dtype)),
         reinterpreted_batch_ndims=1)
+
+
+def stateless_seed(rng: np.random.Generator) -> tf.Tensor:
+    """A stateless seed (``int32[2]``) for tfp's ``sample``, drawn from a
+    NumPy stream.
+
+    An int seed would make tfp draw statefully (from TensorFlow's global
+    seed and op counters); a pair drawn from the stream makes tfp's draws
+    exactly as reproducible as the stream's own.
+    """
+    info = np.iinfo(np.int32)
+    return tf.constant(rng.integers(info.min, info.max, size=2,
+                                    endpoint=True, dtype=np.int32))
+
+
+def sample_prior(z_dim: int, count: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """``count`` draws from the prior p(z_l) = N(0, I): ``(count, z_dim)``
+    float32, seeded by one :func:`stateless_seed` from ``rng``."""
+    return prior(z_dim).sample(count, seed=stateless_seed(rng)).numpy()
+
+
+# Bounds the TensorFlow temporaries of a whole dataset's KL (dSprites:
+# 737,280 rows).
+_KL_ROWS = 65536
+
+
+def mean_kl_per_ladder(means: np.ndarray, log_vars: np.ndarray,
+                       z_dim: int) -> np.ndarray:
+    """Mean over rows of ``KL(q(z_l | x) || p(z_l))`` per ladder (nats), as
+    tfp scores it: ``tfd.kl_divergence(posterior, prior)``.
+
+    Args:
+        means: ``(N, L * z_dim)`` posterior means, ladders concatenated
+            (ladder 1 first).
+        log_vars: their log-variances, the same shape.
+        z_dim: latents per ladder.
+
+    Returns:
+        ``(L,)`` float64 (scored in float64 for float64 inputs, else in
+        float32).
+    """
+    means, log_vars = np.asarray(means), np.asarray(log_vars)
+    rows = len(means)
+    means = means.reshape(rows, -1, z_dim)
+    log_vars = log_vars.reshape(rows, -1, z_dim)
+    dtype = tf.float64 if means.dtype == np.float64 else tf.float32
+    total = np.zeros(means.shape[1], np.float64)
+    for start in range(0, rows, _KL_ROWS):
+        part = slice(start, start + _KL_ROWS)
+        kl = tfd.kl_divergence(
+            posterior(tf.constant(means[part], dtype),
+                      tf.constant(log_vars[part], dtype)),
+            prior(z_dim, dtype))
+        total += np.sum(kl.numpy(), axis=0, dtype=np.float64)
+    return total / rows
 
 
 # Reference: docs/original.md#bernoulli-likelihood

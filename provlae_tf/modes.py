@@ -1,9 +1,10 @@
 """--mode=2 (visualize) and --mode=3 (metrics) on a run directory.
 
-Both load a run's checkpoint (the stage-k snapshot with ``--train_seq=k``,
-else the latest; or an original TF1 directory, whose stage comes from
-``--train_seq`` and whose variables are matched per ``--restore``) and write
-under ``--checkpoint_dir``.
+Both load a run's latest checkpoint (with ``--train_seq=k``, as the
+original, at the network of stage k; ``--stage_weights=snapshot`` for the
+weights saved when stage k finished), or an original TF1 directory, whose
+stage comes from ``--train_seq`` and whose variables are matched per
+``--restore``, and write under ``--checkpoint_dir``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from provlae_tf import random_streams
+from provlae_tf import random_streams, run_files
 from provlae_tf.config import RunConfig, load_run_config
-from provlae_tf.constants import CHANNELS, FACTORISED_DATASETS, GRID_IMAGES
+from provlae_tf.datasets import DATASETS
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
-from provlae_tf.fileio import load_json, save_json
 from provlae_tf.progress import ProgressBar, throttled
 
 
+# Reference: docs/original.md#evaluation-stage
 class LoadedRun(NamedTuple):
     """What ``--mode=2/3`` evaluates.
 
@@ -48,8 +49,7 @@ class LoadedRun(NamedTuple):
 
 
 # Reference: docs/original.md#evaluation-stage
-def load_run(config: RunConfig, dataset_given: bool = False,
-             log=print) -> LoadedRun:
+def load_run(config: RunConfig, log=print) -> LoadedRun:
     """The model of ``config.checkpoint_dir`` and the config to evaluate with.
 
     ``--train_seq=k`` builds the network of stage k (its active ladders, at
@@ -60,16 +60,17 @@ def load_run(config: RunConfig, dataset_given: bool = False,
     does not record its stage) and is read with ``--restore``.
 
     The saved config decides the dataset and model (for an original
-    directory: ``--dataset`` when ``dataset_given``, else the original's
-    rule on the directory's name, else a guess from the checkpoint); the
-    command line still chooses ``--data_dir`` and the evaluation options.
+    directory, which has none: ``config.data``, whose dataset
+    :func:`provlae_tf.run.resolve` chose by the original's rule on the
+    directory's name, else from the checkpoint); the command line still
+    chooses ``--data_dir`` and the evaluation options.
     """
     from provlae_tf.api import load_checkpoint
     run_dir = config.checkpoint_dir
     stage = (None if config.train.train_seq == "all"
              else int(config.train.train_seq))
     if os.path.isdir(run_dir) and tf1.is_original_directory(run_dir):
-        model, saved = _load_original(config, stage, dataset_given, log)
+        model, saved = _load_original(config, stage)
         weights_stage = model.stage
     elif load_run_config(run_dir) is None:
         raise UserError(f"--checkpoint_dir={run_dir}: no provlae_tf run or "
@@ -96,10 +97,10 @@ def load_run(config: RunConfig, dataset_given: bool = False,
         weights_stage)
 
 
-def _load_original(config: RunConfig, stage, dataset_given: bool, log):
-    """An original directory's model at ``stage``, and its dataset."""
+def _load_original(config: RunConfig, stage):
+    """An original directory's model at ``stage``, with ``config``'s data
+    (its dataset chosen as :func:`provlae_tf.run.resolve` does)."""
     from provlae_tf.api import load_checkpoint
-    from provlae_tf.convert import runs
     run_dir = config.checkpoint_dir
     if stage is None:
         raise UserError(
@@ -108,19 +109,13 @@ def _load_original(config: RunConfig, stage, dataset_given: bool, log):
             "that run trained).")
     model, saved = load_checkpoint(run_dir, stage=stage,
                                    restore=config.restore)
-    if dataset_given:
-        if CHANNELS[config.data.dataset] != model.config.channels:
-            raise UserError(
-                f"--dataset={config.data.dataset}: "
-                f"{CHANNELS[config.data.dataset]}-channel images, but "
-                f"the original checkpoint in {run_dir} has "
-                f"{model.config.channels}.")
-        return model, dataclasses.replace(saved, data=config.data)
-    _, notice = runs.original_dataset(
-        {"checkpoint_dir": run_dir}, (),
-        tf1.inspect(tf1.latest_prefix(run_dir)))
-    log(notice)
-    return model, saved
+    spec = DATASETS[config.data.dataset]
+    if spec.channels != model.config.channels:
+        raise UserError(
+            f"--dataset={spec.name}: {spec.channels}-channel images, but "
+            f"the original checkpoint in {run_dir} has "
+            f"{model.config.channels}.")
+    return model, dataclasses.replace(saved, data=config.data)
 
 
 def _load_stage(run_dir: str, stage, load_checkpoint):
@@ -146,22 +141,20 @@ def _load_stage(run_dir: str, stage, load_checkpoint):
 
 
 # Reference: docs/original.md#output-layout
-def visualize(config: RunConfig, log=print, dataset_given: bool = False
-              ) -> dict:
+def visualize(config: RunConfig, log=print) -> dict:
     """Writes the original's mode-2 outputs (and plots) for the run's stage
     (see :func:`load_run` for which checkpoint is evaluated)."""
     from provlae_tf import viz
     from provlae_tf.data.registry import load_source
-    from provlae_tf.metrics.information_flow import read_information
     from provlae_tf.viz import information_flow, plots
-    loaded = load_run(config, dataset_given, log)
+    loaded = load_run(config, log)
     model, run = loaded.model, loaded.config
     source = load_source(run.data.dataset, run.data.data_dir,
                          run.data.max_examples, run.train.seed, log)
     if run.eval.traverse_image >= source.num_examples:
         raise UserError(f"--traverse_image={run.eval.traverse_image}: expected "
                         f"an index below the dataset's {source.num_examples}.")
-    out_dir = os.path.join(run.checkpoint_dir, "visualize", loaded.name)
+    out_dir = run_files.path(run.checkpoint_dir, run_files.VISUALIZE, loaded.name)
     result = viz.visualize(
         model, source, out_dir, seed=run.train.seed,
         traverse_from=run.eval.traverse_from,
@@ -171,17 +164,17 @@ def visualize(config: RunConfig, log=print, dataset_given: bool = False
         eval_batch_size=run.eval.mean_loss_batch,
         loss_mean=run.eval.mean_losses, log=log)
     paths = result["paths"]
-    events = os.path.join(run.checkpoint_dir, "tensorboard")
+    events = run_files.path(run.checkpoint_dir, run_files.TENSORBOARD)
     if os.path.isdir(events):
         paths["training_curves.png"] = plots.plot_training_curves(
             plots.read_training_records(events),
             os.path.join(out_dir, "training_curves.png"))
     flow = information_flow.plot_information(
-        read_information(run.checkpoint_dir),
+        run_files.read_information(run.checkpoint_dir),
         os.path.join(out_dir, information_flow.PLOT_FILE))
     if flow:
         paths[information_flow.PLOT_FILE] = flow
-    saved_metrics = _read_metrics(run.checkpoint_dir)
+    saved_metrics = run_files.read_metrics(run.checkpoint_dir)
     if saved_metrics and (saved_metrics.get("stage"), saved_metrics.get(
             "weights_stage", saved_metrics.get("stage"))) == (
             model.stage, loaded.weights_stage):
@@ -201,12 +194,8 @@ def visualize(config: RunConfig, log=print, dataset_given: bool = False
     return result
 
 
-METRICS_FILE = "metrics.json"
-
-
 # Reference: docs/original.md#non-finite-loss
-def metrics(config: RunConfig, log=print, dataset_given: bool = False
-            ) -> dict:
+def metrics(config: RunConfig, log=print) -> dict:
     """--mode=3: encodes the dataset, computes every metric, writes
     ``<run>/metrics.json`` (and the MI heatmap) and prints a table.
 
@@ -217,15 +206,15 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     paper's numbers use all images, the default).
     """
     from provlae_tf.data import registry
-    from provlae_tf.metrics import encoded_truth, encoding, scorecard
-    loaded = load_run(config, dataset_given, log)
+    from provlae_tf.evaluation import encoded_truth, encoding, scorecard
+    loaded = load_run(config, log)
     model, run = loaded.model, loaded.config
     dataset, data_dir, seed = run.data.dataset, run.data.data_dir, run.train.seed
     eval_images = run.eval.eval_images
-    if dataset in FACTORISED_DATASETS:
+    if DATASETS[dataset].factorised:
         # The grid's published size, known before anything is read.
-        grid = GRID_IMAGES.get(dataset)
-        if grid is not None and eval_images > grid:
+        grid = DATASETS[dataset].grid_images
+        if eval_images > grid:
             raise UserError(f"--eval_images={eval_images}: expected 0 (all) "
                             f"or at most the {grid} images of {dataset}.")
         ground_truth = registry.load_ground_truth(dataset, data_dir, log)
@@ -272,10 +261,11 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     result.update(stage=int(model.stage), weights_stage=loaded.weights_stage,
                   dataset=dataset,
                   checkpoint_dir=run.checkpoint_dir)
-    path = save_json(os.path.join(run.checkpoint_dir, METRICS_FILE), result)
+    path = run_files.write_metrics(run.checkpoint_dir, result)
     if ground_truth is not None:
         _plot_mi_matrix(result, model, os.path.join(
-            run.checkpoint_dir, "images", f"stage{model.stage}_mi_matrix.png"))
+            run.checkpoint_dir, run_files.IMAGES,
+            f"stage{model.stage}_mi_matrix.png"))
     subset_note = (f" (a random subset of the {result['grid_images']})"
                    if result.get("eval_subset") else "")
     log(f"Stage {model.stage}, {dataset}, {result['num_images']} images"
@@ -283,11 +273,6 @@ def metrics(config: RunConfig, log=print, dataset_given: bool = False
     log(scorecard.format_table(result, model.num_ladders))
     log(f"Wrote {path}")
     return result
-
-
-def _read_metrics(run_dir: str):
-    path = os.path.join(run_dir, METRICS_FILE)
-    return load_json(path) if os.path.exists(path) else None
 
 
 def _plot_mi_matrix(result: dict, model, path: str) -> str:

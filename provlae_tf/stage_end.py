@@ -10,9 +10,9 @@ figures.
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
+from provlae_tf import run_files
 from provlae_tf.config import RunConfig
 from provlae_tf.train.trainer import StageEnd
 
@@ -33,24 +33,25 @@ def write_stage_images(config: RunConfig, end: StageEnd) -> None:
     from provlae_tf.viz import plots
     run_dir = config.checkpoint_dir
     viz.write_stage_end(end.model, end.source,
-                        os.path.join(run_dir, "images"), end.stage,
+                        run_files.path(run_dir, run_files.IMAGES), end.stage,
                         seed=config.train.seed,
                         summary_writer=end.run_log.writer,
                         step=end.global_step)
     end.run_log.writer.flush()
     plots.plot_training_curves(
-        plots.read_training_records(os.path.join(run_dir, "tensorboard")),
-        os.path.join(run_dir, "images", "training_curves.png"))
+        plots.read_training_records(
+            run_files.path(run_dir, run_files.TENSORBOARD)),
+        run_files.path(run_dir, run_files.IMAGES, "training_curves.png"))
 
 
 def record_information_flow(config: RunConfig, end: StageEnd) -> None:
     """Adds the stage's KL and I(x; z_l) to information.json; redraws the plot."""
-    from provlae_tf.metrics import information_flow
+    from provlae_tf.evaluation import information_flow
     from provlae_tf.viz import information_flow as information_plot
     records = information_flow.record_stage(
         end.model, end.source, config.checkpoint_dir, end.stage,
         num_images=config.eval.info_images,
         num_samples=config.eval.info_samples, seed=config.train.seed)
     information_plot.plot_information(
-        records, os.path.join(config.checkpoint_dir, "images",
-                              information_plot.PLOT_FILE))
+        records, run_files.path(config.checkpoint_dir, run_files.IMAGES,
+                                information_plot.PLOT_FILE))

@@ -8,6 +8,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The package first: it chooses the CPU kernels before TensorFlow loads, so
 # the tests (and the processes they start) run what users run.
 import provlae_tf  # noqa: E402,F401
+from provlae_tf import native_log  # noqa: E402
+
+native_log.quiet_tensorflow_startup()
 import tensorflow as tf  # noqa: E402
 
 # Resume tests compare runs bit for bit.

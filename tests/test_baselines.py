@@ -1,4 +1,7 @@
-"""Starting at any stage, and the non-progressive baselines of --model."""
+"""Starting at any stage, and the non-progressive baselines of --model.
+
+The runs are trained through the library (``provlae_tf.run.train``) from
+the configuration the flags give, as ``python -m provlae_tf.main`` does."""
 
 import json
 import shutil
@@ -13,7 +16,8 @@ from provlae_tf.errors import UserError
 from provlae_tf.flags import define_flags
 from provlae_tf.model.build import build_model
 from provlae_tf.model.ladder import count_trainable_parameters
-from tests.command_line import REPO, run_main
+from provlae_tf.run import train as train_run
+from tests.command_line import REPO
 
 SMOKE = REPO / "flags" / "smoke.cfg"
 # 4 steps of 64 images per epoch (flags/smoke.cfg has 1 epoch per stage).
@@ -29,10 +33,10 @@ def config_of(*args):
 
 
 def train(run_dir, *args):
-    result = run_main(*TINY, f"--checkpoint_dir={run_dir}",
-                      f"--data_dir={run_dir.parent / 'no_data'}", *args)
-    assert result.returncode == 0, result.stderr
-    return result, (run_dir / "train.log").read_text()
+    """Trains the configuration of ``TINY`` and ``args``; the run's log."""
+    train_run(config_of(*TINY, f"--checkpoint_dir={run_dir}",
+                        f"--data_dir={run_dir.parent / 'no_data'}", *args))
+    return (run_dir / "train.log").read_text()
 
 
 def epoch_lines(log):
@@ -44,8 +48,7 @@ def epoch_lines(log):
 def stage2_run(tmp_path_factory):
     """``--train_seq=2`` on an empty directory."""
     run_dir = tmp_path_factory.mktemp("stage2") / "run"
-    _, log = train(run_dir, "--train_seq=2")
-    return run_dir, log
+    return run_dir, train(run_dir, "--train_seq=2")
 
 
 def test_train_seq_k_on_an_empty_directory_trains_stage_k(stage2_run):
@@ -68,9 +71,9 @@ def test_a_run_started_at_stage_k_continues_from_there(stage2_run, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(stage2_run[0], run_dir)
     # The skipped stage has nothing to do; the next stage continues.
-    result, log = train(run_dir, "--train_seq=1")
-    assert "Stage 1 is already complete" in result.stdout
-    _, log = train(run_dir, "--train_seq=3")
+    log = train(run_dir, "--train_seq=1")
+    assert "Stage 1 is already complete" in log
+    log = train(run_dir, "--train_seq=3")
     assert "Resuming" in log
     assert "Stage 3: ladders [3, 2, 1] active" in log
 
@@ -83,7 +86,7 @@ def test_vlae_trains_every_ladder_for_the_whole_run(tmp_path):
             config.train.fade_in, config.train.pre_kl) == ("3", 6, False,
                                                            False)
     run_dir = tmp_path / "vlae"
-    _, log = train(run_dir, "--model=vlae")
+    log = train(run_dir, "--model=vlae")
     assert "--model=vlae: ladders [3, 2, 1] trained together from the " \
            "first step for 3 epochs" in log
     assert "Stage 3: ladders [3, 2, 1] active, KL weights [1.0, 1.0, 1.0]." \
@@ -133,8 +136,8 @@ def test_beta_vae_run_scores_one_ladder(tmp_path):
     assert (config.train.train_seq, config.train.epochs_per_stage,
             config.model.num_ladders) == ("1", 3, 1)
     run_dir = tmp_path / "beta"
-    _, log = train(run_dir, "--model=beta_vae", "--epoch_size=1",
-                   "--info_images=128", "--info_samples=64")
+    log = train(run_dir, "--model=beta_vae", "--epoch_size=1",
+                "--info_images=128", "--info_samples=64")
     assert "Stage 1: ladders [1] active, KL weights [1.0]." in log
     assert len(epoch_lines(log)) == 3
     flow = json.loads((run_dir / "information.json").read_text())["stages"]
@@ -159,9 +162,9 @@ def test_a_stage_the_baseline_lacks_is_refused(args, message):
 def test_another_model_in_a_run_directory_is_refused(stage2_run, tmp_path):
     run_dir = stage2_run[0]
     config = (run_dir / "config.json").read_text()
-    result = run_main(*TINY, f"--checkpoint_dir={run_dir}", "--model=vlae",
-                      f"--data_dir={tmp_path / 'no_data'}")
-    assert result.returncode == 1
-    assert "holds another model (model='provlae' there, 'vlae' asked)" \
-        in result.stderr
+    with pytest.raises(UserError, match=r"holds another model \(model="
+                       r"'provlae' there, 'vlae' asked\)"):
+        train_run(config_of(*TINY, f"--checkpoint_dir={run_dir}",
+                            "--model=vlae",
+                            f"--data_dir={tmp_path / 'no_data'}"))
     assert (run_dir / "config.json").read_text() == config

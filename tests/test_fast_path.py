@@ -363,7 +363,7 @@ def source():
 def make_trainer(run_dir, exact, **train):
     defaults = dict(epochs_per_stage=1, batch_size=BATCH, fade_in_duration=2,
                     log_every=2, seed=5, exact_zero_branches=exact)
-    config = RunConfig(str(run_dir), data=DataConfig("test"),
+    config = RunConfig(str(run_dir), data=DataConfig("dsprites"),
                        train=TrainConfig(**{**defaults, **train}))
     return Trainer(config, source(), RunLog(str(run_dir), "train.log",
                                             quiet=True))

@@ -56,73 +56,6 @@ def test_flagfiles_carry_the_original_recipes(name):
     assert c.model.channels == (1 if name == "dsprites.cfg" else 3)
 
 
-# The original scripts, line by line (train_pro-VLAE.sh, visualization.sh,
-# compute_metric.sh), with only --dataset added. Where a line leaves a flag
-# out, the original's own default applies: epoch_size 15, batch_size 100,
-# beta 1, KL off, fadein off, coff 0.5, z_dim 3, learning_rate 5e-4. So the
-# 3D Shapes lines train without fade-in.
-def _train_line(dataset, stage, z, beta, fadein, coff, epochs, batch, ckpt):
-    line = (f"-train_seq={stage} -mode=1 -z_dim={z} -beta={beta} -KL=True "
-            + ("-fadein=True " if fadein else "")
-            + f"-coff={coff} -epoch_size={epochs} -batch_size={batch} "
-            f"-checkpoint_dir=checkpoints/{ckpt}")
-    expected = dict(mode="train", train_seq=str(stage), z_dim=z,
-                    beta=float(beta), pre_kl=True, fade_in=fadein,
-                    coff=coff, epochs=epochs, batch=batch,
-                    checkpoint_dir=f"checkpoints/{ckpt}")
-    return dataset, line, expected
-
-
-ORIGINAL_TRAIN_LINES = [
-    *[_train_line("3dshapes", s, 3, 8, False, 0.5, 15, 100,
-                  "3dshapes_progress_z3_b8") for s in (1, 2)],
-    *[_train_line("dsprites", s, 2, 1, True, 0.5, 30, 128,
-                  "dsprite_progress_z2") for s in (1, 2, 3)],
-    *[_train_line("celeba", s, 7, 1, True, 0.1, 5, 128,
-                  "Celeb_progress_z7_exp1") for s in (1, 2, 3, 4)],
-]
-
-
-@pytest.mark.parametrize("dataset, line, expected", ORIGINAL_TRAIN_LINES,
-                         ids=lambda v: v if isinstance(v, str) else None)
-def test_original_training_lines_give_the_original_configuration(
-        dataset, line, expected):
-    c = config_lib.from_flags(parse(*line.split(), f"--dataset={dataset}"))
-    e = expected
-    t = c.train
-    assert (c.mode, c.checkpoint_dir, t.train_seq) == (
-        e["mode"], e["checkpoint_dir"], e["train_seq"])
-    assert (c.model.z_dim, t.beta, t.pre_kl, t.fade_in, t.coff) == (
-        e["z_dim"], e["beta"], e["pre_kl"], e["fade_in"], e["coff"])
-    assert (t.epochs_per_stage, t.batch_size) == (e["epochs"], e["batch"])
-    assert (t.learning_rate, t.fade_in_duration) == (5e-4, 5000)
-    assert c.model.architecture == ("celeba" if dataset == "celeba"
-                                    else "small")
-    assert c.model.channels == (1 if dataset == "dsprites" else 3)
-    assert c.data.dataset == dataset
-
-
-@pytest.mark.parametrize("dataset, line, mode, stage, z", [
-    # visualization.sh (the 3D Shapes model is shown at stage 2, the last
-    # one its training script runs) and compute_metric.sh.
-    ("3dshapes", "-train_seq=2 -mode=2 -z_dim=3 "
-     "-checkpoint_dir=checkpoints/3dshapes_progress_z3_b8", "visualize", 2, 3),
-    ("dsprites", "-train_seq=3 -mode=2 -z_dim=2 "
-     "-checkpoint_dir=checkpoints/dsprite_progress_z2", "visualize", 3, 2),
-    ("celeba", "-train_seq=4 -mode=2 -z_dim=7 "
-     "-checkpoint_dir=checkpoints/Celeb_progress_z7_exp1", "visualize", 4, 7),
-    ("3dshapes", "-train_seq=3 -mode=3 -z_dim=3 "
-     "-checkpoint_dir=checkpoints/3dshapes_progress_z3_b8", "metrics", 3, 3),
-    ("dsprites", "-train_seq=3 -mode=3 -z_dim=2 "
-     "-checkpoint_dir=checkpoints/dsprite_progress_z2", "metrics", 3, 2),
-])
-def test_original_evaluation_lines(dataset, line, mode, stage, z):
-    c = config_lib.from_flags(parse(*line.split(), f"--dataset={dataset}"))
-    assert (c.mode, c.train.train_seq, c.model.z_dim) == (mode, str(stage), z)
-    assert c.checkpoint_dir == line.split("-checkpoint_dir=")[1]
-    assert c.data.dataset == dataset
-
-
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_dataset_alone_is_its_flagfile(name):
     """``--dataset=X`` and ``--flagfile=flags/X.cfg`` cannot disagree."""
@@ -149,24 +82,35 @@ def test_explicit_flags_beat_the_recipe():
     assert c.train.beta == 1.0
 
 
-def test_every_flag_sets_one_field_and_every_field_has_a_flag():
+def test_every_flag_sets_one_field_and_every_field_is_declared():
+    """The flags are generated from the config's declarations: one flag per
+    declared field except the derived ones, and every field of every
+    section is declared (nothing is defined twice or left out)."""
     fv = flags.FlagValues()
     define_flags(fv)
-    assert set(fv) == set(config_lib.FLAG_FIELDS)
+    options = config_lib.flag_options()
+    assert set(fv) == set(options)
+    paths = [o.path for o in options.values()]
+    assert len(set(paths)) == len(paths)  # one field per flag
+    declared = {o.path for o in config_lib.all_options()}
     fields = set()
     for name, section_type in [("", config_lib.RunConfig),
-                               ("data", config_lib.DataConfig),
-                               ("model", config_lib.ModelConfig),
-                               ("train", config_lib.TrainConfig),
-                               ("eval", config_lib.EvalConfig)]:
+                               *config_lib.SECTIONS.items()]:
         for field in dataclasses.fields(section_type):
-            if name == "" and field.name in ("data", "model", "train",
-                                             "eval"):
+            if name == "" and field.name in config_lib.SECTIONS:
                 continue
             fields.add(f"{name}.{field.name}" if name else field.name)
-    mapped = set(config_lib.FLAG_FIELDS.values())
-    assert len(mapped) == len(config_lib.FLAG_FIELDS)  # one field per flag
-    assert mapped | set(config_lib.DERIVED_FIELDS) == fields
+    assert declared == fields
+    derived = declared - set(paths)
+    assert derived == {"model.channels", "eval.mean_loss_batch"}
+
+
+def test_flag_defaults_and_help_come_from_the_declaration():
+    fv = flags.FlagValues()
+    define_flags(fv)
+    for name, opt in config_lib.flag_options().items():
+        assert fv[name].help.endswith(opt.help), name  # absl prefixes enums
+        assert fv[name].default == opt.default_flag_value, name
 
 
 def _field(config, path):
@@ -202,7 +146,8 @@ def _other_value(flag):
 def test_each_flag_reaches_its_field():
     fv = flags.FlagValues()
     define_flags(fv)
-    for name, path in config_lib.FLAG_FIELDS.items():
+    for name, opt in config_lib.flag_options().items():
+        path = opt.path
         text, value = _other_value(fv[name])
         config = config_lib.from_flags(parse(f"--{name}={text}"))
         assert _field(config, path) == value, name
@@ -245,3 +190,33 @@ def test_config_round_trips_through_json():
     import json
     c = config_lib.from_flags(parse("--dataset=celeba"))
     assert config_lib.RunConfig.from_dict(json.loads(c.to_json())) == c
+
+
+@pytest.mark.parametrize("flag, value, build", [
+    ("batch_size", "0", lambda: config_lib.TrainConfig(batch_size=0)),
+    ("z_dim", "0", lambda: config_lib.ModelConfig(z_dim=0)),
+    ("z_dim", "2000", lambda: config_lib.ModelConfig(z_dim=2000)),
+    ("coff", "-1", lambda: config_lib.TrainConfig(coff=-1.0)),
+    ("adam_beta2", "1", lambda: config_lib.TrainConfig(adam_beta2=1.0)),
+    ("log_file", "/tmp/x.log",
+     lambda: config_lib.RunConfig("runs/dsprites", log_file="/tmp/x.log")),
+    ("max_examples", "1000000", lambda: config_lib.RunConfig(
+        "runs/dsprites", data=config_lib.DataConfig(max_examples=1000000))),
+    ("train_seq", "4", lambda: config_lib.RunConfig(
+        "runs/dsprites", train=config_lib.TrainConfig(train_seq="4"))),
+])
+def test_a_config_built_in_python_is_refused_as_the_flag_is(flag, value,
+                                                            build):
+    with pytest.raises(UserError) as from_flag:
+        config_lib.from_flags(parse(f"--{flag}={value}"))
+    with pytest.raises(UserError) as from_python:
+        build()
+    assert str(from_python.value) == str(from_flag.value)
+    assert str(from_flag.value).startswith(f"--{flag}=")
+
+
+def test_docs_flags_md_is_generated_from_the_declarations():
+    from provlae_tf import flags as flags_lib
+    path = Path(__file__).resolve().parents[1] / "docs" / "flags.md"
+    assert path.read_text() == flags_lib.markdown(), (
+        "docs/flags.md is stale: python -m provlae_tf.flags > docs/flags.md")

@@ -126,7 +126,7 @@ def _small_dsprites_truth():
     from provlae_tf.data import dsprites
     from provlae_tf.data.ground_truth import GroundTruthData
     from provlae_tf.data.sources import ArraySource
-    from provlae_tf.data.factor_grid import all_classes
+    from provlae_tf.factor_grid import all_classes
     sizes = (1, 3, 2, 2, 4, 4)
     classes = all_classes(sizes) * np.array([1, 1, 5, 10, 8, 8])
     images = dsprites.ProceduralDSprites().images(
@@ -212,10 +212,14 @@ def _check_against_the_cores(run_dir, truth, saved, options):
 
 def test_metrics_mode_without_factors_reports_information_only(
         smoke_run, monkeypatch, tmp_path):
+    import dataclasses
     from provlae_tf import modes
     from provlae_tf.config import DataConfig, EvalConfig, RunConfig
+    from provlae_tf.datasets import DATASETS
     run_dir, _ = smoke_run
-    monkeypatch.setattr(modes, "FACTORISED_DATASETS", ())  # as CelebA, MNIST
+    # dSprites without its factors, as CelebA and MNIST are.
+    monkeypatch.setitem(DATASETS, "dsprites", dataclasses.replace(
+        DATASETS["dsprites"], factor_names=(), factor_sizes=()))
     config = RunConfig(
         checkpoint_dir=str(run_dir), mode="metrics",
         data=DataConfig(data_dir=str(tmp_path)),
@@ -233,7 +237,7 @@ def test_metrics_mode_refuses_a_diverged_encoder(smoke_run, monkeypatch):
     from provlae_tf.config import DataConfig, RunConfig
     from provlae_tf.data import registry
     from provlae_tf.errors import UserError
-    from provlae_tf.metrics import encoding
+    from provlae_tf.evaluation import encoding
     run_dir, _ = smoke_run
     truth = _small_dsprites_truth()
     monkeypatch.setattr(registry, "load_ground_truth",

@@ -12,7 +12,7 @@ from provlae_tf.metrics.mig import (estimate_mig, factor_value_rows,
                                     gap_scores)
 from provlae_tf.metrics.mixture import log_mixture_brute, log_normal
 from provlae_tf.data import dsprites
-from provlae_tf.data.factor_grid import all_classes
+from provlae_tf.factor_grid import all_classes
 from provlae_tf.metrics.synthetic import gaussian_code
 from tests.shared_fixtures import fixture_path
 

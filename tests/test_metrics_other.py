@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from provlae_tf.data.factor_grid import all_classes
+from provlae_tf.factor_grid import all_classes
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import (discrete_entropy,
                                               discrete_mutual_info,

@@ -13,12 +13,13 @@ from provlae_tf import distributions
 from provlae_tf.config import EvalConfig, ModelConfig
 from provlae_tf.data import dsprites
 from provlae_tf.data.ground_truth import GroundTruthData
-from provlae_tf.metrics import encoding
-from provlae_tf.metrics import encoded_truth
-from provlae_tf.metrics import scorecard
-from provlae_tf.data.factor_grid import all_classes
+from provlae_tf.evaluation import encoding
+from provlae_tf.evaluation import encoded_truth
+from provlae_tf.evaluation import scorecard
+from provlae_tf.factor_grid import all_classes
 from provlae_tf.model.ladder import ProVLAE
-from provlae_tf.metrics import information_flow
+from provlae_tf import run_files
+from provlae_tf.evaluation import information_flow
 from provlae_tf.viz import information_flow as information_plot
 from provlae_tf.viz.mean_losses import evaluate_losses
 from tests.blank_images import BlankImages
@@ -266,7 +267,7 @@ def test_record_stage_accumulates_stages_and_plots(model, tmp_path):
         returned = information_flow.record_stage(
             model, source, str(tmp_path), stage, num_images=20,
             num_samples=10)
-    records = information_flow.read_information(str(tmp_path))
+    records = run_files.read_information(str(tmp_path))
     assert returned == records
     path = information_plot.plot_information(
         records, str(tmp_path / information_plot.PLOT_FILE))

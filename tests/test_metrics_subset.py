@@ -13,10 +13,10 @@ import pytest
 
 from provlae_tf import random_streams
 from provlae_tf.config import EvalConfig
-from provlae_tf.data.factor_grid import all_classes
+from provlae_tf.factor_grid import all_classes
 from provlae_tf.data.ground_truth import GroundTruthData
 from provlae_tf.errors import UserError
-from provlae_tf.metrics import encoded_truth, encoding, scorecard
+from provlae_tf.evaluation import encoded_truth, encoding, scorecard
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.mig import estimate_mig

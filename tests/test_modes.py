@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 from provlae_tf import modes
-from provlae_tf.config import DataConfig, EvalConfig, RunConfig, TrainConfig
+from provlae_tf.config import (DataConfig, EvalConfig, ModelConfig, RunConfig,
+                               TrainConfig)
 from provlae_tf.convert import tf1
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.errors import UserError
@@ -27,7 +28,7 @@ MISSING = "vae_ladder/gen0/conv2d_transpose/bias"
 def finished_run(tmp_path_factory):
     """A tiny three-stage run of our own, with its stage snapshots."""
     run_dir = tmp_path_factory.mktemp("run")
-    config = RunConfig(str(run_dir), data=DataConfig("test"),
+    config = RunConfig(str(run_dir), data=DataConfig("dsprites"),
                        train=TrainConfig(epochs_per_stage=1, batch_size=8,
                                          fade_in_duration=2, seed=1))
     run_directory.write_config(config, None)
@@ -143,8 +144,9 @@ def test_an_original_takes_the_given_dataset(original_missing_a_variable):
     out, _ = original_missing_a_variable
     config = eval_config(out, "2", restore="optimistic",
                          data=DataConfig("mnist"))
-    _, run, _ = modes.load_run(config, dataset_given=True)
+    _, run, _ = modes.load_run(config)
     assert run.data.dataset == "mnist"  # 1 channel, as the checkpoint
     with pytest.raises(UserError, match="--dataset=3dshapes: 3-channel"):
-        modes.load_run(dataclasses.replace(config, data=DataConfig(
-            "3dshapes")), dataset_given=True)
+        modes.load_run(dataclasses.replace(
+            config, data=DataConfig("3dshapes"),
+            model=ModelConfig(channels=3)))

@@ -21,7 +21,7 @@ from absl import flags
 
 from provlae_tf import config as config_lib
 from provlae_tf.flags import define_flags
-from provlae_tf.recipes import ORIGINAL_FLAG_DEFAULTS
+from provlae_tf.datasets import ORIGINAL_FLAG_DEFAULTS
 from tests.shared_fixtures import original_code_path
 
 SCRIPTS = ("train_pro-VLAE.sh", "visualization.sh", "compute_metric.sh")
@@ -218,7 +218,7 @@ def test_our_copy_of_the_original_defaults_is_its_source():
 
 def test_the_original_rule_on_directory_names():
     """The rule as the original's source executes it, against ours."""
-    from provlae_tf.recipes import dataset_named_by
+    from provlae_tf.datasets import dataset_named_by
     for path in ("checkpoints/Celeb_x", "runs/3dshapes_b8", "a/3dshape",
                  "checkpoints/dsprite_progress_z2", "celeb_lower",
                  "3DSHAPES", "x/Celeb/3dshapes"):

@@ -9,7 +9,7 @@ import tensorflow as tf
 from provlae_tf.config import ModelConfig
 from provlae_tf.data.sources import ArraySource
 from provlae_tf.distributions import sample_posterior
-from provlae_tf.metrics.encoding import encode_dataset
+from provlae_tf.evaluation.encoding import encode_dataset
 from provlae_tf.model.ladder import ProVLAE
 
 

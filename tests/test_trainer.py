@@ -29,7 +29,7 @@ def source():
 def make_config(run_dir, **train):
     defaults = dict(epochs_per_stage=EPOCHS, batch_size=BATCH,
                     fade_in_duration=FADE, log_every=2, seed=3)
-    return RunConfig(str(run_dir), data=DataConfig("test"),
+    return RunConfig(str(run_dir), data=DataConfig("dsprites"),
                      train=TrainConfig(**{**defaults, **train}))
 
 

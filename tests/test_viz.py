@@ -132,6 +132,33 @@ def test_resampling_codes_differ_only_in_that_ladder():
     assert len(np.unique(batch[1][:, 0])) == 64
 
 
+def test_resampling_codes_are_prior_draws_seeded_by_the_stream():
+    base = [np.zeros(Z_DIM), np.ones(Z_DIM), np.full(Z_DIM, 2.0)]
+    batch = resampling.resampling_codes(base, 3, np.random.default_rng(9))
+    # An independent draw: TensorFlow's stateless normal (the prior is
+    # N(0, I)) seeded by the pair the stream gives first.
+    pair = np.random.default_rng(9).integers(
+        -2 ** 31, 2 ** 31 - 1, size=2, endpoint=True, dtype=np.int32)
+    np.testing.assert_array_equal(
+        batch[2], tf.random.stateless_normal([64, Z_DIM], seed=pair).numpy())
+    assert batch[2].dtype == np.float32
+
+
+def test_resampling_codes_follow_the_prior():
+    n = 20000
+    base = [np.full(Z_DIM, 5.0), np.full(Z_DIM, 5.0)]
+    codes = resampling.resampling_codes(base, 1, np.random.default_rng(2),
+                                        count=n)[0].astype(np.float64)
+    # Five standard errors: the mean's is 1/sqrt(n), the variance's
+    # sqrt(2/n) for normal draws.
+    np.testing.assert_allclose(codes.mean(axis=0), 0.0,
+                               atol=5 / np.sqrt(n))
+    np.testing.assert_allclose(codes.var(axis=0), 1.0,
+                               atol=5 * np.sqrt(2 / n))
+    assert np.corrcoef(codes.T)[0, 1] == pytest.approx(0.0,
+                                                       abs=5 / np.sqrt(n))
+
+
 def test_selection_and_code_from_mean(grey):
     model, source = grey
     variances = [np.array([0.1, 0.5]), np.array([0.3, 0.19]), np.ones(2)]

@@ -14,6 +14,7 @@ import sys
 
 from absl import app, flags, logging
 
+from provlae_tf import native_log
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import check_new_directory
 from provlae_tf.flags import default_values, define_flags
@@ -72,4 +73,5 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
+    native_log.quiet_tensorflow_startup()
     app.run(main)

@@ -19,14 +19,15 @@ from typing import Any, Collection, Mapping, Optional
 
 import tensorflow as tf
 
-from provlae_tf.config import (CHANNELS, DataConfig, ModelConfig, RunConfig,
+from provlae_tf import run_files
+from provlae_tf.config import (DataConfig, ModelConfig, RunConfig,
                                TrainConfig, build_config, load_run_config)
 from provlae_tf.convert import tf1
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import atomic_write_text
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
-from provlae_tf.recipes import dataset_named_by
+from provlae_tf.datasets import DATASETS, dataset_named_by
 from provlae_tf.train import checkpoint_writes, checkpoints
 from provlae_tf.train.optimizer import TF1Adam
 
@@ -54,10 +55,10 @@ def original_dataset(values: Mapping[str, Any], explicit: Collection[str],
         return values["dataset"], None
     for flag in ("checkpoint_dir", "init_from"):
         named = dataset_named_by(values.get(flag) or "")
-        if named and CHANNELS[named] != info.channels:
+        if named and DATASETS[named].channels != info.channels:
             raise UserError(
                 f"--{flag}={values[flag]}: its name selects {named} "
-                f"({CHANNELS[named]}-channel images) by the original's rule, "
+                f"({DATASETS[named].channels}-channel images) by the original's rule, "
                 f"but the original checkpoint {info.prefix} has "
                 f"{info.channels} channel(s). Give --dataset.")
         if named:
@@ -69,6 +70,7 @@ def original_dataset(values: Mapping[str, Any], explicit: Collection[str],
                      f"{info.channels} channel(s)); give --dataset to choose")
 
 
+# Reference: docs/original.md#dataset-choice
 def resolve_original(values: Mapping[str, Any], explicit: Collection[str]
                      ) -> tuple[RunConfig, Optional[str]]:
     """The run configuration of flags that start from an original checkpoint.
@@ -111,8 +113,8 @@ def resolve_original(values: Mapping[str, Any], explicit: Collection[str]
             raise UserError(f"--{flag}={asked}: the original checkpoint "
                             f"{info.prefix} has {flag} {found}. Leave --{flag}"
                             " out; it is read from the checkpoint.")
-    if CHANNELS[dataset] != info.channels:
-        raise UserError(f"--dataset={dataset}: {CHANNELS[dataset]}-channel "
+    if DATASETS[dataset].channels != info.channels:
+        raise UserError(f"--dataset={dataset}: {DATASETS[dataset].channels}-channel "
                         f"images, but the original checkpoint {info.prefix} "
                         f"has {info.channels}.")
     if config.train.train_seq == "all":
@@ -245,11 +247,13 @@ def original_to_run(values: Mapping[str, Any], explicit: Collection[str]
     with checkpoint_writes.staged_directory(out_dir) as tmp:
         config = dataclasses.replace(config, checkpoint_dir=os.path.abspath(
             out_dir))
-        atomic_write_text(os.path.join(tmp, "config.json"), config.to_json())
+        atomic_write_text(run_files.path(tmp, run_files.CONFIG),
+                          config.to_json())
         ckpt = checkpoints.training_checkpoint(model, optimizer, state)
         tf.train.CheckpointManager(
             ckpt, checkpoints.checkpoint_prefix_dir(tmp), 1,
-            checkpoint_name="ckpt").save(checkpoint_number=step)
+            checkpoint_name=checkpoints.CHECKPOINT_NAME).save(
+                checkpoint_number=step)
         checkpoint_writes.write_stage_snapshot(ckpt, tmp, train_seq)
     return config, notice
 

@@ -18,6 +18,7 @@ from typing import Union
 import numpy as np
 import tensorflow as tf
 
+from provlae_tf import run_files
 from provlae_tf.errors import UserError
 from provlae_tf.model.naming import (frozen_statistics_table,
                                      original_variable_table)
@@ -70,7 +71,8 @@ class ImportReport:
 def is_original_directory(directory: str) -> bool:
     """True for a directory laid out by the original code (not a provlae_tf run)."""
     return (os.path.isfile(os.path.join(directory, STATE_FILE))
-            and not os.path.exists(os.path.join(directory, "config.json")))
+            and not os.path.exists(run_files.path(directory,
+                                                  run_files.CONFIG)))
 
 
 def latest_prefix(directory: str) -> str:

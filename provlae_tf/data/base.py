@@ -8,6 +8,8 @@ canonical order. Images stay uint8 in memory and become float only per batch
 from __future__ import annotations
 
 import abc
+import os
+from typing import Callable
 
 import numpy as np
 
@@ -42,3 +44,18 @@ class ImageSource(abc.ABC):
 def to_float(images_uint8: np.ndarray, max_value: int) -> np.ndarray:
     """Scales a uint8 batch to float32 in [0, 1]."""
     return images_uint8.astype(np.float32) / np.float32(max_value)
+
+
+# Reference: docs/original.md#embedded-datasets
+def file_or_embedded(spec, data_dir: str, read_file: Callable[[str], ImageSource],
+                     embedded: Callable[[], ImageSource],
+                     log: Callable[[str], None]) -> ImageSource:
+    """The publisher's file ``spec.file`` under ``data_dir`` when present,
+    else the embedded procedural stand-in (same factors, order and layout),
+    with a notice."""
+    path = os.path.join(data_dir, spec.file)
+    if os.path.exists(path):
+        return read_file(path)
+    log(f"No {path}: using the embedded procedural {spec.title} (same "
+        "factors, order and layout).")
+    return embedded()

@@ -181,3 +181,7 @@ class CelebAFolder(ImageSource):
             # OSError, SyntaxError, struct.error, zlib.error, ... on bad data.
             raise bad_file(path, f"unreadable or corrupt image ({reason(e)})",
                            CELEBA_HINT) from None
+
+
+# The registry's entry point (provlae_tf.datasets: this dataset's loader).
+load = load_celeba

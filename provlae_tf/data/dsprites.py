@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from provlae_tf.data import factor_grid
+from provlae_tf import factor_grid
 from provlae_tf.data.base import ImageSource
+from provlae_tf.datasets import DATASETS, IMAGE_SIZE as SIZE
 from provlae_tf.fileio import atomic_save
 
-FACTOR_NAMES = ("color", "shape", "scale", "orientation", "posX", "posY")
-FACTOR_SIZES = (1, 3, 6, 40, 32, 32)
-NUM_IMAGES = 737280
-NPZ_FILENAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
-SIZE = 64
+# The dataset's facts live in the registry (provlae_tf.datasets).
+SPEC = DATASETS["dsprites"]
+FACTOR_NAMES, FACTOR_SIZES = SPEC.factor_names, SPEC.factor_sizes
+NUM_IMAGES = SPEC.grid_images
+NPZ_FILENAME = SPEC.file
 
 _SUB = 8  # Lattice points per pixel.
 # Sprite centres in 1/8 px: 14.5 px + k * 1.125 px, k = 0..31, i.e. 14.5 to
@@ -225,3 +226,11 @@ def write_npz(path: str, indices: np.ndarray | None = None,
                                 latents_values=latents_values(classes))
 
     atomic_save(path, save)
+
+
+def load(data_dir: str, log=print) -> ImageSource:
+    """The dataset's images: its file under ``data_dir``, else embedded."""
+    from provlae_tf.data import dsprites_npz
+    from provlae_tf.data.base import file_or_embedded
+    return file_or_embedded(SPEC, data_dir, dsprites_npz.load_dsprites_npz,
+                            ProceduralDSprites, log)

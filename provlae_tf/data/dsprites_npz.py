@@ -16,6 +16,7 @@ DSPRITES_HINT = ("Expected DeepMind's dSprites npz; replace or remove the "
                  "file (without it the embedded procedural dSprites is used).")
 
 
+# Reference: docs/original.md#embedded-datasets
 def load_dsprites_npz(path: str) -> ImageSource:
     """DeepMind's ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz``.
 

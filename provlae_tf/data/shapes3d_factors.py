@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from provlae_tf.data import factor_grid
+from provlae_tf import factor_grid
+from provlae_tf.datasets import DATASETS, IMAGE_SIZE as SIZE  # noqa: F401
 
-FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape",
-                "orientation")
-FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
-NUM_IMAGES = 480000
-H5_FILENAME = "3dshapes.h5"
-SIZE = 64
+# The dataset's facts live in the registry (provlae_tf.datasets).
+SPEC = DATASETS["3dshapes"]
+FACTOR_NAMES, FACTOR_SIZES = SPEC.factor_names, SPEC.factor_sizes
+NUM_IMAGES = SPEC.grid_images
+H5_FILENAME = SPEC.file
 
 
 def factor_values() -> tuple[np.ndarray, ...]:

@@ -22,6 +22,7 @@ SHAPES3D_HINT = ("Expected DeepMind's 3dshapes.h5; replace or remove the file "
                  "(without it the embedded procedural 3D Shapes is used).")
 
 
+# Reference: docs/original.md#embedded-datasets
 def load_shapes3d_h5(path: str) -> ImageSource:
     """DeepMind's ``3dshapes.h5``, copied into memory as uint8 in chunks.
 

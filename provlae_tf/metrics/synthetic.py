@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from provlae_tf.data import factor_grid
+from provlae_tf import factor_grid
 
 
 class FactorsAsObservations:

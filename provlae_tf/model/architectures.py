@@ -11,7 +11,7 @@ import functools
 
 import tensorflow as tf
 
-from provlae_tf.constants import NUM_LADDERS
+from provlae_tf.config import NUM_LADDERS
 from provlae_tf.model.ladder_blocks import (DecoderPath, LadderGenerator,
                                             LadderHead, PixelLogits,
                                             TrunkBlock)

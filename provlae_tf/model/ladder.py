@@ -20,10 +20,10 @@ import tf_keras as keras
 
 from provlae_tf import distributions
 from provlae_tf.config import ModelConfig
+from provlae_tf.datasets import IMAGE_SIZE
 from provlae_tf.model.architectures import ARCHITECTURES, BUILDERS
 from provlae_tf.model import stages
 
-IMAGE_SIZE = 64
 
 
 class LadderCode(NamedTuple):

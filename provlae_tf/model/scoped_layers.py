@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
-from provlae_tf.constants import BN_EPSILON
+from provlae_tf.config import BN_EPSILON
 
 
 class FrozenStatsBatchNorm(keras.layers.Layer):

@@ -63,7 +63,7 @@ def write_stage_snapshot(checkpoint: tf.train.Checkpoint, run_dir: str,
     final = stage_snapshot_dir(run_dir, stage)
     try:
         with staged_directory(final, replace=True) as tmp:
-            checkpoint.write(os.path.join(tmp, "ckpt"))
+            checkpoint.write(os.path.join(tmp, CHECKPOINT_NAME))
     except WRITE_ERRORS as e:
         raise UserError(
             f"Could not write the snapshot of stage {stage} in {final}: "

@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from provlae_tf import run_files
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import describe_os_error
 
@@ -71,12 +72,12 @@ def training_checkpoint(model, optimizer, state) -> tf.train.Checkpoint:
 
 # Reference: docs/original.md#checkpoint-naming
 def checkpoint_prefix_dir(run_dir: str) -> str:
-    return os.path.join(run_dir, "ckpt")
+    return run_files.path(run_dir, run_files.CHECKPOINTS)
 
 
 # Reference: docs/original.md#stage-snapshots
 def stage_snapshot_dir(run_dir: str, stage: int) -> str:
-    return os.path.join(run_dir, "stages", f"stage{stage}")
+    return run_files.stage_snapshot_dir(run_dir, stage)
 
 
 def read_completed_stages(run_dir: str) -> Optional[int]:
@@ -168,7 +169,7 @@ def _candidates(run_dir: str) -> list[str]:
             p for p in reversed(state.all_model_checkpoint_paths)
             if not same_checkpoint(p, state.model_checkpoint_path)]
     stages = []
-    for path in glob.glob(os.path.join(glob.escape(run_dir), "stages",
+    for path in glob.glob(os.path.join(glob.escape(run_dir), run_files.STAGES,
                                        "stage*")):
         name = os.path.basename(path)[len("stage"):]
         if name.isdigit():
@@ -210,9 +211,9 @@ def remove_checkpoint(prefix: str) -> None:
 def _run_dir_of(prefix: str) -> Optional[str]:
     """The run directory of a rolling checkpoint or a stage snapshot."""
     parent = os.path.dirname(os.path.abspath(prefix))
-    if os.path.basename(parent) == "ckpt":
+    if os.path.basename(parent) == run_files.CHECKPOINTS:
         return os.path.dirname(parent)
-    if os.path.basename(os.path.dirname(parent)) == "stages":
+    if os.path.basename(os.path.dirname(parent)) == run_files.STAGES:
         return os.path.dirname(os.path.dirname(parent))
     return None
 
@@ -220,7 +221,7 @@ def _run_dir_of(prefix: str) -> Optional[str]:
 def _describe_prefix(prefix: str, run_dir: str) -> str:
     rel = os.path.relpath(prefix, run_dir)
     parts = rel.split(os.sep)
-    if len(parts) == 3 and parts[0] == "stages":
+    if len(parts) == 3 and parts[0] == run_files.STAGES:
         return (f"the snapshot taken at the end of stage "
                 f"{parts[1][len('stage'):]} ({os.path.dirname(rel)})")
     return f"the checkpoint {rel}"
@@ -252,7 +253,7 @@ def _damaged(prefix: str, file: str, error: BaseException) -> UserError:
             continue
         fallback = _describe_prefix(candidate, run_dir)
         break
-    if os.path.basename(folder) == "ckpt":
+    if os.path.basename(folder) == run_files.CHECKPOINTS:
         todo = (f"Move {name}.index and {name}.data-* out of {folder} (or "
                 f"delete them) and rerun the same command to resume from "
                 f"{fallback}.")

@@ -41,6 +41,11 @@ class EpochSpeed:
         else:
             self.steps += 1
 
+    def elapsed(self) -> float:
+        """Seconds since the epoch's loop started, the tracing step
+        included (what training.json records)."""
+        return time.perf_counter() - self.first
+
     def images_per_s(self, batch_size: int) -> float:
         """Images per second since the clock started (the whole loop when
         no step followed the tracing one)."""

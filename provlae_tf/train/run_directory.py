@@ -1,15 +1,5 @@
-"""The rules of a run directory: config.json, and what may continue it.
-
-Layout of a run directory (``--checkpoint_dir``)::
-
-    config.json            the RunConfig of the latest invocation
-    invocations.jsonl      one line per invocation (when, what changed, with
-                           which TensorFlow and CPU kernels)
-    ckpt/ckpt-<step>.*     rolling tf.train checkpoints (model, optimizer, state)
-    stages/stage<k>/       a snapshot written when stage k finished
-    tensorboard/           event files
-    train.log              text log (--log_file)
-"""
+"""The rules of a run directory: config.json, and what may continue it
+(the directory's layout: :mod:`provlae_tf.run_files`)."""
 
 from __future__ import annotations
 
@@ -20,6 +10,7 @@ from typing import Optional
 
 import tensorflow as tf
 
+from provlae_tf import run_files
 from provlae_tf.config import RunConfig, load_run_config
 from provlae_tf.errors import UserError
 from provlae_tf.fileio import (atomic_write_text, check_writable_directory,
@@ -76,7 +67,7 @@ def check_run_directory(config: RunConfig) -> Optional[RunConfig]:
 def cpu_kernels() -> str:
     """The CPU kernels this process's TensorFlow runs: "oneDNN" or "Eigen".
 
-    They round differently (README, Speed), so a run records which ran.
+    They round differently (docs/speed.md), so a run records which ran.
     TensorFlow tells it only through an internal module; "unknown" if that
     module moves.
     """
@@ -111,11 +102,12 @@ def write_config(config: RunConfig, previous: Optional[RunConfig]) -> list[str]:
         old, new = previous.train.__dict__, config.train.__dict__
         changes = [f"{k}: {old[k]!r} -> {new[k]!r}" for k in new
                    if old.get(k) != new[k] and k != "train_seq"]
-    atomic_write_text(os.path.join(run_dir, "config.json"), config.to_json())
+    atomic_write_text(run_files.path(run_dir, run_files.CONFIG),
+                      config.to_json())
     record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "train_seq": config.train.train_seq, "changed": changes,
               "tensorflow": tf.__version__, "cpu_kernels": cpu_kernels()}
-    path = os.path.join(run_dir, "invocations.jsonl")
+    path = run_files.path(run_dir, run_files.INVOCATIONS)
     try:
         with open(path, "a") as f:
             f.write(json.dumps(record) + "\n")

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from provlae_tf import run_files
 # TensorBoard's scalar plugin reads summaries tagged with this metadata; we
 # write them with core TF so the tensorboard package is not a dependency.
 _SCALAR_METADATA = summary_pb2.SummaryMetadata(
@@ -32,7 +33,7 @@ class RunLog:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self.quiet = quiet
         self.writer = tf.summary.create_file_writer(
-            os.path.join(run_dir, "tensorboard"))
+            run_files.path(run_dir, run_files.TENSORBOARD))
 
     def line(self, text: str, echo: bool = True) -> None:
         """Appends a time-stamped line to the log file; prints it if ``echo``."""
@@ -44,10 +45,11 @@ class RunLog:
 
     def scalars(self, step: int, reconstruction: float, kl: Sequence[float],
                 alpha: float, stage: int, total: Optional[float] = None) -> None:
-        values = {"loss/reconstruction": reconstruction,
-                  "loss/kl_total": float(np.sum(kl)),
-                  **{f"kl/ladder{l}": v for l, v in enumerate(kl, start=1)},
-                  "schedule/alpha": alpha, "schedule/stage": stage}
+        values = {run_files.TAG_RECONSTRUCTION: reconstruction,
+                  run_files.TAG_KL_TOTAL: float(np.sum(kl)),
+                  **{f"{run_files.TAG_KL_LADDER}{l}": v
+                     for l, v in enumerate(kl, start=1)},
+                  run_files.TAG_ALPHA: alpha, run_files.TAG_STAGE: stage}
         if total is not None:
             values["loss/total"] = total
         with self.writer.as_default():

@@ -16,6 +16,7 @@ from typing import Callable, Optional, Sequence
 import tensorflow as tf
 import tf_keras as keras
 
+from provlae_tf import run_files
 from provlae_tf.config import RunConfig
 from provlae_tf.data import pipeline
 from provlae_tf.data.base import ImageSource
@@ -24,7 +25,7 @@ from provlae_tf.model import stages
 from provlae_tf.model.build import build_model
 from provlae_tf.model.ladder import ProVLAE
 from provlae_tf.model.naming import original_variable_table
-from provlae_tf.progress import ProgressBar
+from provlae_tf.progress import ProgressBar, steps_after_epoch
 from provlae_tf.random_streams import epoch_order
 from provlae_tf.train import (checkpoint_writes, checkpoints, distribute,
                               run_directory, schedule)
@@ -298,7 +299,11 @@ class Trainer:
                                    train.batch_size, int(state.step_in_epoch))
         bar = ProgressBar(steps, f"stage {stage} epoch {epoch + 1}/"
                                  f"{train.epochs_per_stage}",
-                          stream=None if self.chief else io.StringIO())
+                          stream=None if self.chief else io.StringIO(),
+                          first=int(state.step_in_epoch),
+                          after=steps_after_epoch(
+                              train.stages(self.model.num_ladders), stage,
+                              epoch, train.epochs_per_stage, steps))
         window = LossWindow(self._diverged_message(stage, epoch))
         speed = EpochSpeed(self.train_step)
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
@@ -330,6 +335,7 @@ class Trainer:
             if self.stop_requested:
                 bar.close()
                 self._save_position(at)
+                self._record_training(stage, speed)
                 raise Interrupted(
                     f"Interrupted; saved at {self.state.describe()} in "
                     f"{self.config.checkpoint_dir}. Rerun the same command "
@@ -339,6 +345,7 @@ class Trainer:
         state.epoch.assign(epoch + 1)
         at.step_in_epoch = 0
         self._save_position(at)
+        self._record_training(stage, speed)
         recon, kl = window.epoch_means()
         self.log.line(epoch_summary(stage, epoch + 1, train.epochs_per_stage,
                                     recon, kl, at.alpha, images_per_s))
@@ -349,6 +356,16 @@ class Trainer:
         self.state.global_step.assign(at.global_step)
         checkpoint_writes.save_checkpoint(
             self.manager, at.global_step, self.write_dir)
+
+    def _record_training(self, stage: int, speed: EpochSpeed) -> None:
+        """Adds this epoch's loop time and work to training.json (after the
+        checkpoint that holds that work: a kill between the two loses the
+        epoch's seconds, never counts them twice)."""
+        if self.chief:
+            run_files.record_training(
+                self.write_dir, stage, speed.elapsed(),
+                speed.all_steps * self.config.train.batch_size,
+                speed.all_steps)
 
     def _diverged_message(self, stage: int, epoch: int) -> str:
         return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "

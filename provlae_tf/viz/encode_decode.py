@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource, to_float
+from provlae_tf.distributions import sample_posterior
+from provlae_tf.evaluation.encoding import encode_images
 
 CODE_SOURCES = ("sample", "mean")
 
@@ -35,17 +37,18 @@ def load_images(source: ImageSource, indices: Sequence[int]) -> np.ndarray:
 def posterior(model, x: np.ndarray, rng: np.random.Generator) -> Posterior:
     """Encodes ``x`` and draws one sample per image with noise from ``rng``.
 
-    The sample comes from the model's own forward pass (it uses the
-    unclipped log-variance, as the original), with the noise given
-    explicitly so the result depends only on ``rng``.
+    The sample is drawn as the model draws it (from the log-variance before
+    the CelebA network's clip), which is the original's sampled code
+    (``inference_z``), with the noise given explicitly so the result depends
+    only on ``rng``.
     """
     n, z_dim = len(x), model.config.latents_per_ladder
     eps = rng.standard_normal((model.num_ladders, n, z_dim)).astype(np.float32)
-    output = model(tf.constant(x, tf.float32), alpha=1.0,
-                   eps=[tf.constant(e) for e in eps])
-    return Posterior([c.mean.numpy() for c in output.ladders],
-                     [c.log_var.numpy() for c in output.ladders],
-                     [c.sample.numpy() for c in output.ladders])
+    means, log_vars, raw = (np.split(a, model.num_ladders, axis=1)
+                            for a in encode_images(model, x))
+    return Posterior(means, log_vars,
+                     [sample_posterior(m, v, e)
+                      for m, v, e in zip(means, raw, eps)])
 
 
 # Reference: docs/original.md#traversals

@@ -1,6 +1,6 @@
 """The information-flow plot: KL and I(x; z_l) per ladder at each stage end.
 
-The values are computed by :mod:`provlae_tf.metrics.information_flow`; this
+The values are computed by :mod:`provlae_tf.evaluation.information_flow`; this
 module only draws them.
 """
 

@@ -16,13 +16,14 @@ import tensorflow as tf
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from provlae_tf import run_files
 from provlae_tf.fileio import atomic_save
 from provlae_tf.viz.tensorboard import read_events
 
-RECONSTRUCTION_TAG = "loss/reconstruction"
-KL_TAG_PREFIX = "kl/ladder"
-ALPHA_TAG = "schedule/alpha"
-STAGE_TAG = "schedule/stage"
+RECONSTRUCTION_TAG = run_files.TAG_RECONSTRUCTION
+KL_TAG_PREFIX = run_files.TAG_KL_LADDER
+ALPHA_TAG = run_files.TAG_ALPHA
+STAGE_TAG = run_files.TAG_STAGE
 
 
 class TrainingRecord(NamedTuple):

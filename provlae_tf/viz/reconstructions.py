@@ -27,7 +27,7 @@ class Reconstructions(NamedTuple):
 # Reference: docs/original.md#reconstructions
 def reconstruct(model, source: ImageSource, rng: np.random.Generator,
                 count: int = NUM_RECONSTRUCTIONS,
-                code_from: str = "mean") -> Reconstructions:
+                code_from: str = "sample") -> Reconstructions:
     """Reconstructs ``count`` images drawn without replacement by ``rng``.
 
     Args:
@@ -36,9 +36,9 @@ def reconstruct(model, source: ImageSource, rng: np.random.Generator,
         source: the images.
         rng: draws the indices (and the noise when ``code_from="sample"``).
         count: number of images (at most the dataset size).
-        code_from: ``"mean"`` (default) decodes the posterior means, which
-            shows what the model has learnt without sampling noise;
-            ``"sample"`` decodes one draw from q(z|x), as in training.
+        code_from: ``"sample"`` (default) decodes one draw from q(z|x), as
+            the original does; ``"mean"`` decodes the posterior means, which
+            shows what the model has learnt without sampling noise.
     """
     if code_from not in encode_decode.CODE_SOURCES:
         raise ValueError(f"code_from must be one of {encode_decode.CODE_SOURCES},"

@@ -1,9 +1,10 @@
 """Per-ladder resampling (the original's mode 2).
 
 For ladder l, every cell of an 8x8 grid decodes one image's code with ladder
-l's z redrawn from the prior N(0, I); the other ladders keep the image's
-code, so the 64 cells differ only in ladder l. What a ladder controls shows
-as what varies across its grid.
+l's z redrawn from the prior N(0, I) (``distributions.prior``, seeded from
+the ladder's random stream); the other ladders keep the image's code, so the
+64 cells differ only in ladder l. What a ladder controls shows as what
+varies across its grid.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from provlae_tf import random_streams
+from provlae_tf import distributions, random_streams
 from provlae_tf.viz import encode_decode
 from provlae_tf.viz import images as images_lib
 
@@ -30,7 +31,8 @@ def resampling_codes(base: Sequence[np.ndarray], ladder: int,
         base: one image's code: per ladder (ladder 1 first) a ``(z_dim,)``
             array.
         ladder: the ladder to redraw, 1..L.
-        rng: source of the prior draws.
+        rng: the stream that seeds the prior draws (one stateless seed
+            pair, :func:`provlae_tf.distributions.sample_prior`).
         count: number of cells.
 
     Returns:
@@ -41,8 +43,8 @@ def resampling_codes(base: Sequence[np.ndarray], ladder: int,
         raise ValueError(f"ladder must be in 1..{len(base)}, got {ladder}")
     batch = [np.repeat(np.asarray(c, np.float32)[None], count, axis=0)
              for c in base]
-    batch[ladder - 1] = rng.standard_normal(
-        batch[ladder - 1].shape).astype(np.float32)
+    batch[ladder - 1] = distributions.sample_prior(
+        batch[ladder - 1].shape[1], count, rng)
     return batch
 
 
@@ -59,12 +61,12 @@ def resample_all(model, base: Sequence[np.ndarray], seed: int,
                  pad: int = 2) -> dict:
     """``{ladder: grid image}`` for every ladder 1..L.
 
-    Each ladder draws from its own generator (seeded by ``seed`` and the
-    ladder), so a ladder's grid does not depend on the others.
+    Each ladder draws from its own stream (``RESAMPLE_LADDER``, sub-number
+    the ladder), so a ladder's grid does not depend on the others.
     """
     return {ladder: resample_ladder(
                 model, base, ladder, random_streams.generator(
-                    seed, random_streams.RESAMPLE_LADDER_BASE + ladder), pad)
+                    seed, random_streams.RESAMPLE_LADDER, ladder), pad)
             for ladder in range(1, model.num_ladders + 1)}
 
 

@@ -13,14 +13,14 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from provlae_tf import random_streams
+from provlae_tf import random_streams, run_files
 from provlae_tf.data.base import ImageSource
 from provlae_tf.fileio import save_json
 from provlae_tf.viz import (encode_decode, images, mean_losses,
                             reconstructions, resampling, tensorboard,
                             traversals)
 
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = run_files.SUMMARY
 
 
 def _base_code(model, source: ImageSource, seed: int, traverse_image: int,
@@ -207,7 +207,8 @@ def write_stage_end(model, source: ImageSource, out_dir: str, stage: int,
     if summary_writer is not None:
         with summary_writer.as_default():
             for key, image in found.items():
-                tensorboard.write_image(f"stage_end/{key}", image, step)
+                tensorboard.write_image(run_files.TAG_STAGE_END + key, image,
+                                        step)
         summary_writer.flush()
     return paths
 

@@ -1,4 +1,6 @@
-"""Encoding a whole dataset for the metrics (the only TensorFlow step).
+"""Encoding images with a model: one traced encoder for the metrics, the
+information flow and the visualisations (the only TensorFlow step of an
+evaluation).
 
 The original evaluation encodes every image in the dataset's canonical
 order at alpha = 1, concatenates the ladders'
@@ -17,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from provlae_tf.data.base import ImageSource, to_float
-from provlae_tf.distributions import sample_posterior
-from provlae_tf.model.ladder import IMAGE_SIZE
+from provlae_tf.distributions import mean_kl_per_ladder, sample_posterior
+from provlae_tf.datasets import IMAGE_SIZE
 
 ProgressFn = Callable[[int, int], None]
 
@@ -45,10 +47,9 @@ class EncodedDataset:
         return np.stack([self.means, 0.5 * self.log_vars], axis=-1)
 
     def kl_per_ladder(self, z_dim: int) -> np.ndarray:
-        """Mean over rows of ``KL(q(z_l | x) || N(0, I))`` per ladder (nats)."""
-        kl = 0.5 * (np.square(self.means) + np.exp(self.log_vars)
-                    - self.log_vars - 1.0)
-        return kl.reshape(len(kl), -1, z_dim).sum(axis=2).mean(axis=0)
+        """Mean over rows of ``KL(q(z_l | x) || p(z_l))`` per ladder (nats),
+        scored by tfp (:func:`provlae_tf.distributions.mean_kl_per_ladder`)."""
+        return mean_kl_per_ladder(self.means, self.log_vars, z_dim)
 
 
 # One traced encoder per model, kept while the model lives: encoding again
@@ -57,9 +58,10 @@ _ENCODERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def encoder_function(model):
-    """A traced ``x -> (means, log_vars)``, each ``(n, K)``, at alpha = 1
-    and the model's current stage (log-variances as ``model.encode``
-    returns them: clipped in the networks that clip).
+    """A traced ``x -> (means, log_vars, raw_log_vars)``, each ``(n, K)``
+    (ladder 1's columns first), at alpha = 1 and the model's current stage:
+    the log-variances as ``model.encode`` returns them (clipped in the
+    networks that clip) and before the clip (what the model samples from).
 
     Traced once per stage for any number of images: a batch dimension of
     None, so the last, smaller batch of a dataset reuses the graph.
@@ -67,14 +69,22 @@ def encoder_function(model):
     if model not in _ENCODERS:
         @tf.function(autograph=False)
         def encode(x, stage: int):  # the stage is part of the trace key
-            ladders = model.encode(x, alpha=1.0, stage=stage)
+            ladders = model.encode(x, alpha=1.0, stage=stage, clip=False)
+            raw = tf.concat([log_var for _, log_var in ladders], axis=1)
             return (tf.concat([mean for mean, _ in ladders], axis=1),
-                    tf.concat([log_var for _, log_var in ladders], axis=1))
+                    model.clip_log_var(raw), raw)
         _ENCODERS[model] = encode
     images = tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE,
                             model.config.channels], tf.float32)
     return _ENCODERS[model].get_concrete_function(images,
                                                   stage=int(model.stage))
+
+
+def encode_images(model, x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(means, log_vars, raw_log_vars)`` of float images ``x`` ``(n, H,
+    W, C)`` as float32 ``(n, K)`` arrays (see :func:`encoder_function`)."""
+    return tuple(t.numpy() for t in encoder_function(model)(
+        tf.constant(x, tf.float32)))
 
 
 # Reference: docs/original.md#mig-estimator
@@ -97,14 +107,13 @@ def encode_dataset(model, source: ImageSource, rng: np.random.Generator, *,
     """
     indices = (np.arange(source.num_examples) if indices is None
                else np.asarray(indices, np.int64))
-    encode = encoder_function(model)
     means, log_vars = [], []
     for start in range(0, len(indices), batch_size):
         part = indices[start:start + batch_size]
-        x = to_float(source.images(part), source.max_value)
-        mean, log_var = encode(tf.constant(x))
-        means.append(mean.numpy())
-        log_vars.append(log_var.numpy())
+        mean, log_var, _ = encode_images(
+            model, to_float(source.images(part), source.max_value))
+        means.append(mean)
+        log_vars.append(log_var)
         if progress is not None:
             progress(start + len(part), len(indices))
     means = np.concatenate(means).astype(np.float64)

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from provlae_tf.data import factor_grid
+from provlae_tf import factor_grid
 from provlae_tf.errors import UserError
 
 

@@ -42,9 +42,9 @@ import numpy as np
 from provlae_tf import random_streams
 from provlae_tf.config import EvalConfig
 from provlae_tf.errors import UserError
-from provlae_tf.metrics.encoded_truth import (
+from provlae_tf.evaluation.encoded_truth import (
     EncodedGroundTruth, EncodedSubsetGroundTruth, check_subset_size)
-from provlae_tf.metrics.encoding import EncodedDataset
+from provlae_tf.evaluation.encoding import EncodedDataset
 from provlae_tf.metrics.factor_vae import factor_vae_score
 from provlae_tf.metrics.histogram_mig import histogram_mig
 from provlae_tf.metrics.information import information_per_ladder
@@ -131,7 +131,7 @@ def compute_metrics(encoded: EncodedDataset, *, z_dim: int, num_ladders: int,
         ValueError: ``encoded`` is not the whole grid nor a subset of
             ``options.eval_images`` images.
         UserError: the subset is too small for a metric (see
-            :func:`~provlae_tf.metrics.encoded_truth.check_subset_size`).
+            :func:`~provlae_tf.evaluation.encoded_truth.check_subset_size`).
     """
     seconds = {}
     report = {"num_images": int(len(encoded.means)), "seed": int(seed),

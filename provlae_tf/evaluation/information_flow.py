@@ -4,24 +4,20 @@ At the end of every stage the trainer encodes a fixed random subset of the
 training images (the same subset at every stage), estimates per ladder the
 mean ``KL(q(z_l | x) || p(z_l))`` and ``I(x; z_l)`` (aggregate posterior over
 the subset, so ``I`` is at most ``log(subset size)``) and keeps them in
-``<run>/information.json``; :mod:`provlae_tf.viz.information_flow` draws
+``<run>/information.json`` (:mod:`provlae_tf.run_files`);
+:mod:`provlae_tf.viz.information_flow` draws
 them. This is the paper's picture of progressive learning: each new stage's
 ladder takes information while the ones above keep theirs.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from provlae_tf import random_streams
+from provlae_tf import random_streams, run_files
 from provlae_tf.data.base import ImageSource
-from provlae_tf.fileio import load_json, save_json
-from provlae_tf.metrics.encoding import encode_dataset
+from provlae_tf.evaluation.encoding import encode_dataset
 from provlae_tf.metrics.information import information_per_ladder
-
-INFORMATION_FILE = "information.json"
 
 
 def stage_information(model, source: ImageSource, *, num_images: int,
@@ -53,15 +49,6 @@ def stage_information(model, source: ImageSource, *, num_images: int,
             "max_information": float(np.log(len(indices)))}
 
 
-def read_information(run_dir: str) -> dict:
-    """``{stage: record}`` from ``<run>/information.json`` ({} if none)."""
-    path = os.path.join(run_dir, INFORMATION_FILE)
-    if not os.path.exists(path):
-        return {}
-    return {int(stage): record
-            for stage, record in load_json(path)["stages"].items()}
-
-
 def record_stage(model, source: ImageSource, run_dir: str, stage: int, *,
                  num_images: int, num_samples: int = 1000,
                  seed: int = 0) -> dict:
@@ -70,9 +57,8 @@ def record_stage(model, source: ImageSource, run_dir: str, stage: int, *,
     Returns:
         Every stage's record so far, ``{stage: record}``.
     """
-    records = read_information(run_dir)
+    records = run_files.read_information(run_dir)
     records[stage] = stage_information(model, source, num_images=num_images,
                                        num_samples=num_samples, seed=seed)
-    save_json(os.path.join(run_dir, INFORMATION_FILE),
-              {"stages": {str(s): r for s, r in sorted(records.items())}})
+    run_files.write_information(run_dir, records)
     return records
