@@ -5,6 +5,7 @@
         --seeds=0 --parallel=2 --out_dir=runs/smoke_grid
     python -m provlae_tf.experiments ... --list      # one line per cell
     python -m provlae_tf.experiments ... --collect   # tables from what exists
+    python -m provlae_tf.experiments ... --export_dir=docs/results/<grid>
 
 The only module of the package that reads ``FLAGS``. See
 docs/experiments.md.
@@ -17,12 +18,11 @@ import sys
 
 from absl import app, flags
 
+from provlae_tf import native_log
 from provlae_tf.errors import UserError
-from provlae_tf.experiments import collect as collect_lib
+from provlae_tf.experiments import budgets, outputs, plots, runner
 from provlae_tf.experiments import grid as grid_lib
-from provlae_tf.experiments import plots, runner, tables
-from provlae_tf.experiments.status import (State, cell_status,
-                                           expected_config, read_metrics)
+from provlae_tf.experiments.status import State, expected_config, locate
 from provlae_tf.flags import one_line_parser
 
 FLAGS = flags.FLAGS
@@ -34,11 +34,20 @@ flags.DEFINE_list("models", list(grid_lib.DEFAULT_MODELS),
 flags.DEFINE_list("seeds", [str(s) for s in grid_lib.DEFAULT_SEEDS],
                   "Seeds of the grid (--seed of each run).")
 flags.DEFINE_string("budget", grid_lib.DEFAULT_BUDGET,
-                    "Data subset, epochs, fade-in and metric sizes: "
-                    + ", ".join(grid_lib.BUDGETS) + ".")
+                    "Data subset, epochs, fade-in and metric sizes. "
+                    + " ".join(f"'{b.name}': {b.summary}."
+                               for b in budgets.BUDGETS.values()))
+flags.DEFINE_integer("steps_per_stage", None, "Overrides the steps per "
+                     "stage of a step budget (" + ", ".join(
+                         budgets.step_budgets()) + "); the budget is then "
+                     "named <budget>@<steps>, e.g. medium@512.")
 flags.DEFINE_string("out_dir", None, "Where the runs "
                     "(<out_dir>/<dataset>/<model>/seed<k>), tables and plots "
                     "go. Default runs/experiments/<budget>.")
+flags.DEFINE_string("export_dir", None, "Copy each finished cell's small "
+                    "outputs (no checkpoints) to <export_dir>/<dataset>/"
+                    "<model>/seed<k> and write the tables and plots there "
+                    "too; cells exported there count as finished.")
 flags.DEFINE_integer("parallel", 1, "Cells run at once, as separate "
                      "processes sharing the CPU cores.")
 flags.DEFINE_boolean("list", False, "Print one self-contained command line "
@@ -68,7 +77,8 @@ def _run() -> int:
         raise UserError(f"--parallel={FLAGS.parallel}: expected a positive "
                         "number of processes.")
     grid = grid_lib.make_grid(FLAGS.datasets, FLAGS.models, FLAGS.seeds,
-                              FLAGS.budget, FLAGS.out_dir)
+                              FLAGS.budget, FLAGS.out_dir,
+                              FLAGS.steps_per_stage)
     cells = grid.cells()
     # Every cell's command is checked as main would, before anything runs.
     expected = {cell: expected_config(cell) for cell in cells}
@@ -85,19 +95,27 @@ def _run() -> int:
     return max(code, _collect(grid, cells, expected, commands))
 
 
+def _statuses(cells, expected) -> list:
+    return [locate(cell, expected[cell], FLAGS.export_dir) for cell in cells]
+
+
 def _run_cells(grid, cells, expected, python, cwd) -> int:
-    statuses = [cell_status(cell, expected[cell]) for cell in cells]
+    statuses = _statuses(cells, expected)
     conflicts = [s for s in statuses if s.state is State.CONFLICT]
     if conflicts:
         for s in conflicts:
+            flag = ("--out_dir" if s.cell.out_dir == grid.out_dir
+                    else "--export_dir")
             print(f"{PREFIX}: cell {s.cell.name}: {s.reason}; expected its "
                   "run directory empty or holding this cell's run. Move it "
-                  "aside or choose another --out_dir.", file=sys.stderr)
+                  f"aside or choose another {flag}.", file=sys.stderr)
         raise UserError(f"{len(conflicts)} of {len(cells)} cells hold another "
                         "configuration; nothing was run.")
     for s in statuses:
         if s.state is State.FINISHED:
-            print(f"{s.cell.name}: finished, skipped")
+            where = ("" if s.cell.out_dir == grid.out_dir
+                     else f" (exported in {s.cell.out_dir})")
+            print(f"{s.cell.name}: finished{where}, skipped")
         elif s.state is not State.NEW:
             print(f"{s.cell.name}: resuming ({s.reason})")
     jobs = runner.plan_jobs(statuses, python)
@@ -113,55 +131,27 @@ def _run_cells(grid, cells, expected, python, cwd) -> int:
 
 
 def _collect(grid, cells, expected, commands) -> int:
-    finished, missing = [], []
-    for cell in cells:
-        s = cell_status(cell, expected[cell])
-        if s.state is State.FINISHED:
-            try:
-                metrics = read_metrics(os.path.join(cell.run_dir,
-                                                    "metrics.json"))
-            except UserError as e:
-                missing.append(collect_lib.Missing(cell, str(e)))
-                continue
-            finished.append((cell, metrics))
-        else:
-            missing.append(collect_lib.Missing(cell, _why(s)))
-    results, unreadable = collect_lib.collect(finished)
-    missing += unreadable
-    missing.sort(key=lambda m: cells.index(m.cell))
-    if not results:
-        if not os.path.isdir(grid.out_dir):
-            raise UserError(f"--out_dir={grid.out_dir}: no such directory; "
-                            "expected the --out_dir of a grid that has run.")
-        for m in missing:
-            if not m.reason.startswith("not run"):
-                print(f"{PREFIX}: missing {m.cell.name}: {m.reason}",
-                      file=sys.stderr)
-        raise UserError(
-            f"--out_dir={grid.out_dir}: none of the grid's {len(cells)} runs "
-            f"is finished (expected {cells[0].run_dir}/metrics.json and the "
-            "like); run the grid first (without --collect), with the same "
-            "--datasets, --models, --seeds and --budget.")
-    paths = tables.write_tables(grid.out_dir, grid, results, missing,
-                                commands)
-    paths += plots.plot_all(grid.out_dir, grid, results)
-    for m in missing:
+    # The budget in words, per dataset, from the configuration run there.
+    descriptions = {d: budgets.describe_run(d, expected_config(
+        grid_lib.Cell(d, grid_lib.REFERENCE_MODEL, grid.seeds[0],
+                      grid.budget, grid.out_dir))) for d in grid.datasets}
+    done = outputs.collect_grid(
+        grid, _statuses(cells, expected), commands, descriptions,
+        FLAGS.export_dir,
+        warn=lambda line: print(f"{PREFIX}: {line}", file=sys.stderr))
+    for m in done.missing:
         print(f"missing {m.cell.name}: {m.reason}")
-    print(f"{len(results)} of {len(cells)} runs collected"
-          + (f", {len(missing)} missing" if missing else "")
-          + f"; wrote {', '.join(paths[:2])} and {len(paths) - 2} plots under "
-          f"{os.path.join(grid.out_dir, plots.PLOTS_DIR)}")
+    for note in done.notes:
+        print(f"figure not drawn: {note}")
+    folder = os.path.join(grid.out_dir, plots.PLOTS_DIR)
+    print(f"{len(done.results)} of {len(cells)} runs collected"
+          + (f", {len(done.missing)} missing" if done.missing else "")
+          + f"; wrote {', '.join(done.tables[:3])} and "
+          f"{sum(p.startswith(folder) for p in done.figures)} figures under "
+          f"{folder}"
+          + (f" (and the same under {FLAGS.export_dir})"
+             if len(done.tables) > 3 else ""))
     return 0
-
-
-def _why(status) -> str:
-    if status.state is State.NEW:
-        return f"not run (no {status.cell.run_dir})"
-    if status.state is State.TRAINING:
-        return f"training unfinished: {status.reason}"
-    if status.state is State.SCORING:
-        return f"trained, not scored: {status.reason}"
-    return status.reason
 
 
 # A bad flag is one line, like every other bad input.
@@ -170,6 +160,7 @@ _parse_flags = one_line_parser(FLAGS, PREFIX)
 
 def run() -> None:
     """Entry point."""
+    native_log.quiet_tensorflow_startup()
     app.run(main, flags_parser=_parse_flags)
 
 

@@ -1,4 +1,5 @@
-"""Finished run directories to rows, and rows to mean ± sample std over seeds.
+"""Finished run directories to rows (the statistics over seeds:
+:mod:`~provlae_tf.experiments.statistics`).
 
 A row is one run: its cell (dataset, model, seed, budget), every metric of
 its ``metrics.json`` on all ladders and per ladder, KL and I(x; z_l) per
@@ -13,30 +14,24 @@ Where the numbers come from:
   I(x; z_l) per ladder;
 - the information flow: ``information.json`` (KL and I(x; z_l) per ladder
   at every stage end, on the training subset);
-- ``train_images``: the steps of the last rolling checkpoint
-  (``ckpt/ckpt-<global step>``) times the batch size;
-- ``train_seconds``: for each command that trained in the run directory,
-  the time from the opening of its TensorBoard event file to its last
-  event (the last logged step, or the stage-end images), summed. Loading
-  TensorFlow and the data before that is not counted.
+- ``train_images`` and ``train_seconds``: ``training.json``, where the
+  trainer adds every epoch's images and the seconds of its loop (steps,
+  input and logging; not loading TensorFlow and the data, not the
+  checkpoints and stage-end outputs). Every table and figure takes them
+  from :func:`training_images` and :func:`training_seconds` alone.
+
+An exported copy of a cell (:mod:`~provlae_tf.experiments.export`) keeps
+its ``training.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import glob
-import math
-import os
-import re
 from typing import Iterable, Optional, Sequence
 
-import numpy as np
-
-from provlae_tf.config import load_run_config
+from provlae_tf import run_files
 from provlae_tf.errors import UserError
-from provlae_tf.experiments.event_files import event_wall_times
 from provlae_tf.experiments.grid import Cell
-from provlae_tf.fileio import load_json
 
 # The disentanglement metrics, as metrics.json names them (its "all" and
 # each of its "ladders").
@@ -45,7 +40,8 @@ METRIC_TITLES = {"mig": "MIG", "mig_sup": "MIG-sup",
                  "factor_metric": "factor metric",
                  "mig_histogram": "mig_histogram"}
 CELL_COLUMNS = ("dataset", "model", "seed", "budget")
-INFORMATION_FILE = "information.json"
+# Columns that say which run a row is, not what it measured.
+_NOT_MEASURED = (*CELL_COLUMNS, "stage", "eval_images")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +53,14 @@ class RunResult:
         row: ``{column: value}`` (None where the run has no such number).
         num_ladders: the model's ladders.
         flow: ``{stage: [I(x; z_l) for l = 1..L]}`` from information.json.
+        metrics: its metrics.json (the figures read the MI matrix there).
     """
 
     cell: Cell
     row: dict
     num_ladders: int
     flow: dict
+    metrics: dict = dataclasses.field(default_factory=dict, repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +81,7 @@ def read_run(cell: Cell, metrics: dict) -> RunResult:
     Raises:
         UserError: a file of the run lacks what the row needs (naming it).
     """
-    path = os.path.join(cell.run_dir, "metrics.json")
+    path = run_files.path(cell.run_dir, run_files.METRICS)
     kl = _numbers(metrics, "kl", path)
     information = _numbers(metrics, "information", path)
     num_ladders = len(kl)
@@ -108,7 +106,8 @@ def read_run(cell: Cell, metrics: dict) -> RunResult:
         row[f"info_l{ladder}"] = information[ladder - 1]
     row["train_images"] = training_images(cell.run_dir)
     row["train_seconds"] = training_seconds(cell.run_dir)
-    return RunResult(cell, row, num_ladders, read_flow(cell.run_dir))
+    return RunResult(cell, row, num_ladders, read_flow(cell.run_dir),
+                     metrics)
 
 
 def collect(finished: Iterable[tuple[Cell, dict]]
@@ -141,38 +140,10 @@ def columns(results: Sequence[RunResult]) -> list[str]:
     return names
 
 
-# ------------------------------------------------------------ aggregation
-@dataclasses.dataclass(frozen=True)
-class Summary:
-    """Mean, sample standard deviation (ddof = 1; NaN for one value) and n."""
-
-    mean: float
-    std: float
-    n: int
-
-
-def summarize(values: Iterable[Optional[float]]) -> Optional[Summary]:
-    """The summary of the numbers among ``values`` (None and NaN left out);
-    None when there is none."""
-    numbers = np.array([v for v in values if v is not None
-                        and not (isinstance(v, float) and math.isnan(v))],
-                       dtype=np.float64)
-    if not numbers.size:
-        return None
-    std = float(np.std(numbers, ddof=1)) if numbers.size > 1 else math.nan
-    return Summary(float(np.mean(numbers)), std, int(numbers.size))
-
-
-def aggregate(results: Sequence[RunResult], names: Sequence[str]
-              ) -> dict[tuple[str, str], dict[str, Optional[Summary]]]:
-    """``{(dataset, model): {column: Summary over seeds}}``, in row order."""
-    groups: dict[tuple[str, str], list[RunResult]] = {}
-    for result in results:
-        groups.setdefault((result.cell.dataset, result.cell.model),
-                          []).append(result)
-    return {key: {name: summarize(r.row.get(name) for r in group)
-                  for name in names}
-            for key, group in groups.items()}
+def measured_columns(results: Sequence[RunResult]) -> list[str]:
+    """The columns of :func:`columns` that hold a measurement (the ones
+    summary.csv summarises): all but the cell, stage and eval_images."""
+    return [c for c in columns(results) if c not in _NOT_MEASURED]
 
 
 # ------------------------------------------------------ what a run records
@@ -183,13 +154,11 @@ def read_flow(run_dir: str) -> dict:
     Raises:
         UserError: the file is there but unreadable or not the trainer's.
     """
-    path = os.path.join(run_dir, INFORMATION_FILE)
-    if not os.path.exists(path):
-        return {}
+    path = run_files.path(run_dir, run_files.INFORMATION)
     try:
-        stages = load_json(path)["stages"]
-        return {int(stage): [float(v) for v in record["mutual_information"]]
-                for stage, record in stages.items()}
+        return {stage: [float(v) for v in record["mutual_information"]]
+                for stage, record in run_files.read_information(
+                    run_dir).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise UserError(f"{path}: unreadable ({type(e).__name__}: {e}); "
                         "expected the trainer's information.json "
@@ -198,30 +167,14 @@ def read_flow(run_dir: str) -> dict:
 
 
 def training_images(run_dir: str) -> Optional[int]:
-    """Images trained on: the last checkpoint's global step x batch size."""
-    steps = [int(m.group(1)) for path in glob.glob(
-        os.path.join(glob.escape(run_dir), "ckpt", "ckpt-*.index"))
-        if (m := re.search(r"ckpt-(\d+)\.index$", path))]
-    config = load_run_config(run_dir)
-    if not steps or config is None:
-        return None
-    return max(steps) * config.train.batch_size
+    """Images trained on (training.json; None without it)."""
+    return run_files.training_totals(run_dir)[1]
 
 
 def training_seconds(run_dir: str) -> Optional[float]:
-    """Seconds spent training (see the module docstring); None without
-    event files."""
-    files = sorted(glob.glob(os.path.join(
-        glob.escape(run_dir), "tensorboard", "**", "events.out.tfevents.*"),
-        recursive=True))
-    if not files:
-        return None
-    total = 0.0
-    for path in files:
-        times = list(event_wall_times(path))
-        if times:
-            total += max(times) - min(times)
-    return total
+    """Seconds spent training (training.json; None without it): every
+    table and figure gets them from here."""
+    return run_files.training_totals(run_dir)[0]
 
 
 def _numbers(metrics: dict, key: str, path: str) -> list[float]:

@@ -1,12 +1,13 @@
-"""The models, the budgets, and the cells of a grid with their command lines.
+"""The models of a grid, and its cells with their command lines.
 
 A cell is one (dataset, model, seed) under one budget. It is exactly two
 ``python -m provlae_tf.main`` commands with the same flags: training, then
 ``--mode=3`` (the metrics); :func:`command_line` writes them as the one
 shell line that ``--list`` prints and a cluster scheduler can run as is.
 
-Models and budgets are data (:data:`MODELS`, :data:`BUDGETS`): a grid model
-is a ``--model`` of main plus flags (the ablations), a budget is flags that
+Models and budgets are data (:data:`MODELS`; the budgets in
+:mod:`~provlae_tf.experiments.budgets`): a grid model is a ``--model`` of
+main plus flags (the ablations, the beta sweep), a budget is flags that
 change only the data subset, the epochs, the fade-in length and the sizes of
 the estimates, never the model or the loss.
 """
@@ -16,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import shlex
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from provlae_tf.constants import DATASETS
 from provlae_tf.errors import UserError
+from provlae_tf.experiments import budgets
 
-Flags = tuple  # ((flag name, value), ...), in command-line order
+Flags = budgets.Flags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,50 +62,16 @@ MODELS = {m.name: m for m in (
               "pro-VLAE without fade-in (--fadein=false)"),
     GridModel("provlae_nokl", "provlae", (("KL", False),), True,
               "pro-VLAE without pre-KL (--KL=false)"),
+    # The beta sweep of the beta-VAE baseline (the recipe's beta is 1 on
+    # dSprites and 8 on 3D Shapes, so beta_vae_b8 there is beta_vae).
+    GridModel("beta_vae_b4", "beta_vae", (("beta", 4),), False,
+              "beta-VAE with beta = 4 (--beta=4)"),
+    GridModel("beta_vae_b8", "beta_vae", (("beta", 8),), False,
+              "beta-VAE with beta = 8 (--beta=8)"),
 )}
+# The model every other one is compared with (results.md, summary.csv).
+REFERENCE_MODEL = "provlae"
 
-
-@dataclasses.dataclass(frozen=True)
-class Budget:
-    """Flags that size a run: data subset, epochs, fade-in, estimate sizes.
-
-    Every flag goes to both commands of a cell (training ignores the metric
-    sizes, --mode=3 the training ones), so a cell is one flag list.
-    """
-
-    name: str
-    flags: Flags
-    description: str
-
-
-BUDGETS = {b.name: b for b in (
-    # Every step of a cell, as fast as it goes: 4 steps per stage, every
-    # metric from 512 images with tiny estimates.
-    Budget("smoke", (
-        ("max_examples", 512), ("epoch_size", 1), ("fade_in_duration", 2),
-        ("info_images", 128), ("info_samples", 50), ("mig_samples", 500),
-        ("factor_train_votes", 50), ("factor_eval_votes", 25),
-        ("factor_variance_samples", 500), ("histogram_samples", 500),
-        ("eval_images", 512)),
-        "512-image subset, 1 epoch per stage (dSprites: 4 steps of 128), "
-        "fade-in over 2 steps; every metric from 512 images with tiny "
-        "estimates (I(x; z_l) on 128 images and 50 queries, 500 MIG "
-        "samples, 50/25 factor votes)"),
-    # dSprites' three models x 3 seeds in under 90 minutes on 2 CPU cores,
-    # metrics included: 384 steps of 128 per stage (a third of them fading
-    # the new ladder in), metrics on a 65,536-image subset of the grid.
-    Budget("cpu", (
-        ("max_examples", 49152), ("epoch_size", 1),
-        ("fade_in_duration", 128), ("eval_images", 65536)),
-        "49,152-image subset, 1 epoch per stage (384 steps of 128), fade-in "
-        "over 128 steps; metrics on a seeded 65,536-image subset of the "
-        "grid with the default estimate sizes"),
-    Budget("full", (),
-           "the dataset's original recipe as is (flags/<dataset>.cfg: "
-           "dSprites 30, 3D Shapes 15, CelebA 5 epochs per stage on the "
-           "whole dataset); every metric from every image with the default "
-           "estimate sizes"),
-)}
 
 DEFAULT_DATASETS = ("dsprites",)
 DEFAULT_MODELS = ("provlae", "vlae", "beta_vae")
@@ -112,7 +80,8 @@ DEFAULT_BUDGET = "cpu"
 
 
 def default_out_dir(budget: str) -> str:
-    """Where a grid's runs and tables go when ``--out_dir`` is not given."""
+    """Where a grid's runs and tables go when ``--out_dir`` is not given
+    (``budget`` is the grid's budget name, ``medium@512`` included)."""
     return os.path.join("runs", "experiments", budget)
 
 
@@ -141,7 +110,8 @@ class Cell:
         model = MODELS[self.model]
         pairs = (("dataset", self.dataset), ("model", model.kind),
                  ("seed", self.seed), ("checkpoint_dir", self.run_dir),
-                 *BUDGETS[self.budget].flags, *model.flags)
+                 *budgets.resolve(self.budget).flags_for(self.dataset),
+                 *model.flags)
         return [f"--{name}={flag_value(value)}" for name, value in pairs]
 
     def train_argv(self, python: str) -> list[str]:
@@ -189,24 +159,27 @@ class Grid:
 
 
 def make_grid(datasets: Sequence[str], models: Sequence[str],
-              seeds: Sequence, budget: str, out_dir: str = "") -> Grid:
+              seeds: Sequence, budget: str, out_dir: str = "",
+              steps_per_stage: Optional[int] = None) -> Grid:
     """Checks the names and builds the grid (duplicates dropped, order kept).
 
     Args:
         datasets, models: names (:data:`~provlae_tf.constants.DATASETS`,
             :data:`MODELS`).
         seeds: integers, or strings of integers (as a list flag gives them).
-        budget: a name of :data:`BUDGETS`.
+        budget: a name of :data:`~provlae_tf.experiments.budgets.BUDGETS`
+            (or ``<name>@<S>``).
         out_dir: where the runs go; empty = :func:`default_out_dir`.
+        steps_per_stage: overrides a step budget's S; the grid's budget is
+            then ``<name>@<S>`` (:func:`~provlae_tf.experiments.budgets.
+            budget_name`).
 
     Raises:
         UserError: one line naming the flag, the bad value and the choices.
     """
     datasets = _names("datasets", datasets, DATASETS, "dataset")
     models = _names("models", models, tuple(MODELS), "model")
-    if budget not in BUDGETS:
-        raise UserError(f"--budget={budget}: unknown budget; expected one of "
-                        f"{', '.join(BUDGETS)}.")
+    budget = budgets.budget_name(budget, steps_per_stage)
     parsed = []
     for seed in seeds:
         text = str(seed).strip()

@@ -8,6 +8,13 @@ here exactly as main parses them (a private ``FlagValues``; the global
 the stages the last command asked for); it is finished when the snapshot
 of its last stage exists (the trainer writes it when the stage ends) and
 ``metrics.json`` scores that stage with the cell's estimate sizes.
+
+An exported copy of a cell (:mod:`~provlae_tf.experiments.export`: the
+small outputs and ``exported.json``, no checkpoints) is finished when its
+configuration is the cell's and its ``metrics.json`` scores the last stage
+with the cell's estimate sizes; anything else in it is a conflict (there is
+no checkpoint to resume or score). :func:`locate` looks for a cell in the
+grid's out_dir and in an export directory.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ from typing import Optional
 from absl import flags
 
 from provlae_tf import config as config_lib
+from provlae_tf import run_files
 from provlae_tf.errors import UserError
+from provlae_tf.experiments.export import RECORD, is_exported
 from provlae_tf.experiments.grid import Cell
 from provlae_tf.flags import define_flags
 
-METRICS_FILE = "metrics.json"
 # Fields of config.json that may differ between the cell and its run
 # directory: where it is, which mode the last command ran, and which stages
 # it asked for (a run trained stage by stage with --train_seq=k is the same
@@ -104,16 +112,54 @@ def cell_status(cell: Cell,
                           f"{run_dir} holds another configuration ("
                           + "; ".join(differences) + ")")
     stage = final_stage(expected)
-    snapshot = os.path.join(run_dir, "stages", f"stage{stage}", "ckpt.index")
-    if not os.path.exists(snapshot):
+    snapshot = os.path.join(run_files.stage_snapshot_dir(run_dir, stage),
+                            "ckpt.index")
+    exported = not os.path.exists(snapshot) and is_exported(run_dir)
+    if not os.path.exists(snapshot) and not exported:
         return CellStatus(cell, State.TRAINING,
                           f"stage {stage} not finished (no {snapshot})")
-    return _scoring_status(cell, expected, stage)
+    status = _scoring_status(cell, expected, stage)
+    if exported and status.state is State.SCORING:
+        # No checkpoint to score it with: never "resumed".
+        return CellStatus(cell, State.CONFLICT,
+                          f"{run_dir} is an exported copy ({RECORD}, no "
+                          f"checkpoints) but {status.reason}")
+    return status
+
+
+def locate(cell: Cell, expected: config_lib.RunConfig,
+           export_dir: Optional[str] = None) -> CellStatus:
+    """Where a cell stands, in its run directory and in its exported copy
+    under ``export_dir`` (when given).
+
+    Finished in either: finished (the returned status's cell is the one
+    finished, its run directory in out_dir first). A conflict in either: a
+    conflict (nothing is run). An export directory holds finished cells
+    only: an unfinished run there is a conflict too. Else the run
+    directory's state.
+    """
+    here = cell_status(cell, expected)
+    if not export_dir or os.path.abspath(export_dir) == \
+            os.path.abspath(cell.out_dir):
+        return here
+    copy = cell_status(dataclasses.replace(cell, out_dir=export_dir),
+                       expected)
+    for status in (here, copy):
+        if status.state is State.CONFLICT:
+            return status
+    for status in (here, copy):
+        if status.state is State.FINISHED:
+            return status
+    if copy.state is State.NEW:
+        return here
+    return CellStatus(copy.cell, State.CONFLICT, f"{copy.cell.run_dir} holds "
+                      f"an unfinished run ({copy.reason}); an --export_dir "
+                      "holds finished cells only")
 
 
 def _scoring_status(cell: Cell, expected: config_lib.RunConfig,
                     stage: int) -> CellStatus:
-    path = os.path.join(cell.run_dir, METRICS_FILE)
+    path = run_files.path(cell.run_dir, run_files.METRICS)
     if not os.path.exists(path):
         return CellStatus(cell, State.SCORING, f"no {path}")
     try:
