@@ -93,7 +93,8 @@ class StepBench:
         tf.distribute strategy or None, and a --mixed_precision policy)."""
         import numpy as np
 
-        from provlae_tf.config import ModelConfig, RunConfig, TrainConfig
+        from provlae_tf.config import (DataConfig, ModelConfig, RunConfig,
+                                       TrainConfig)
         from provlae_tf.data.sources import ArraySource
         from provlae_tf.train.run_log import RunLog
         from provlae_tf.train.trainer import Trainer
@@ -101,8 +102,12 @@ class StepBench:
         rng = np.random.default_rng(0)
         images = (rng.random((batch, 64, 64, channels)) * 255).astype(np.uint8)
         run_dir = tempfile.TemporaryDirectory()
+        # A dataset of the images' channels (the config checks that they
+        # agree; the images themselves are the random batch above).
         config = RunConfig(
-            run_dir.name, model=ModelConfig(architecture, z_dim, channels),
+            run_dir.name,
+            data=DataConfig("celeba" if channels == 3 else "dsprites"),
+            model=ModelConfig(architecture, z_dim, channels),
             train=TrainConfig(batch_size=batch, xla=xla,
                               exact_zero_branches=exact,
                               mixed_precision=precision))

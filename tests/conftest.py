@@ -28,6 +28,8 @@ tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 # per file on 2 cores (`python benchmarks/suite_cpu.py`); the other files
 # follow in their usual order.
 LONGEST_FIRST = (
+    "test_differential.py",
+    "test_compare.py",
     "test_fast_path.py",
     "test_distribute.py",
     "test_trainer.py",
