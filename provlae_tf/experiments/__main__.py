@@ -28,7 +28,7 @@ from provlae_tf.flags import one_line_parser
 FLAGS = flags.FLAGS
 flags.DEFINE_list("datasets", list(grid_lib.DEFAULT_DATASETS),
                   "Datasets of the grid: "
-                  + ", ".join(grid_lib.DATASETS) + ".")
+                  + ", ".join(grid_lib.DATASET_NAMES) + ".")
 flags.DEFINE_list("models", list(grid_lib.DEFAULT_MODELS),
                   "Models of the grid: " + ", ".join(grid_lib.MODELS) + ".")
 flags.DEFINE_list("seeds", [str(s) for s in grid_lib.DEFAULT_SEEDS],

@@ -7,7 +7,7 @@ beta, coff and z_dim stay the dataset's recipe). Two kinds:
 - fixed flags, the same for every dataset (``smoke``, ``full``);
 - steps (``cpu``, ``medium``): S steps per stage for every dataset, so the
   training subset is S x that dataset's recipe batch
-  (:data:`~provlae_tf.recipes.RECIPES`) trained for 1 epoch per stage, and
+  (:data:`~provlae_tf.datasets.DATASETS`) trained for 1 epoch per stage, and
   the fade-in lasts a stated fraction of those S steps.
 
 A step budget's S can be overridden (``--steps_per_stage``, for calibration);
@@ -26,9 +26,8 @@ import fractions
 from typing import Optional
 
 from provlae_tf.config import EvalConfig, RunConfig
-from provlae_tf.constants import GRID_IMAGES
+from provlae_tf.datasets import DATASETS
 from provlae_tf.errors import UserError
-from provlae_tf.recipes import RECIPES
 
 Flags = tuple  # ((flag name, value), ...), in command-line order
 
@@ -73,7 +72,7 @@ class Budget:
         """The flags of main for a cell of ``dataset``."""
         if self.steps_per_stage is None:
             return self.flags
-        batch = RECIPES[dataset]["batch_size"]
+        batch = DATASETS[dataset].recipe["batch_size"]
         return (("max_examples", self.steps_per_stage * batch),
                 ("epoch_size", 1), ("fade_in_duration", self.fade_in_steps()),
                 *self.flags)
@@ -178,7 +177,7 @@ def describe_run(dataset: str, config: RunConfig) -> str:
     seeded 65,536-image subset, default estimate sizes"."""
     train, data, options = config.train, config.data, config.eval
     batch, epochs = train.batch_size, train.epochs_per_stage
-    size = data.max_examples or GRID_IMAGES.get(dataset)
+    size = data.max_examples or DATASETS[dataset].grid_images
     if size:
         steps = size // batch  # the last partial batch is dropped
         training = f"{steps:,} steps of {batch} per stage"

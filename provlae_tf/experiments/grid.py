@@ -19,7 +19,7 @@ import os
 import shlex
 from typing import Iterable, Optional, Sequence
 
-from provlae_tf.constants import DATASETS
+from provlae_tf.datasets import DATASET_NAMES
 from provlae_tf.errors import UserError
 from provlae_tf.experiments import budgets
 
@@ -164,7 +164,7 @@ def make_grid(datasets: Sequence[str], models: Sequence[str],
     """Checks the names and builds the grid (duplicates dropped, order kept).
 
     Args:
-        datasets, models: names (:data:`~provlae_tf.constants.DATASETS`,
+        datasets, models: names (:data:`~provlae_tf.datasets.DATASET_NAMES`,
             :data:`MODELS`).
         seeds: integers, or strings of integers (as a list flag gives them).
         budget: a name of :data:`~provlae_tf.experiments.budgets.BUDGETS`
@@ -177,7 +177,7 @@ def make_grid(datasets: Sequence[str], models: Sequence[str],
     Raises:
         UserError: one line naming the flag, the bad value and the choices.
     """
-    datasets = _names("datasets", datasets, DATASETS, "dataset")
+    datasets = _names("datasets", datasets, DATASET_NAMES, "dataset")
     models = _names("models", models, tuple(MODELS), "model")
     budget = budgets.budget_name(budget, steps_per_stage)
     parsed = []
