@@ -18,6 +18,13 @@ TensorFlow's Eigen kernels (TF_ENABLE_ONEDNN_OPTS=0 on both sides).
 Prints img/s of each (median over rounds), the ratio ours/original per
 stage and over a whole progressive run (stages weighted equally: the same
 number of images per stage, so the run's time is the sum of 1/rate).
+
+``--profile=DIR`` traces one window of each side with TensorFlow's profiler
+instead and prints their thread time per op type side by side
+(:mod:`op_profile`), e.g. at stage L:
+
+    python benchmarks/vs_original.py --original_code=../proVLAE \
+        --profile=/tmp/profiles --architectures=small --stages=3 --seconds=5
 """
 
 from __future__ import annotations
@@ -53,8 +60,10 @@ def same_batch(batch: int, channels: int):
 
 def original_rate(original_code: str, architecture: str, stage: int,
                   batch: int, windows: int, seconds: float,
-                  kernels: str) -> float:
-    """Median img/s of the original's partial_fit, in a new child."""
+                  kernels: str, profile_dir: str = ""):
+    """Median img/s of the original's partial_fit, in a new child; traced
+    into ``profile_dir`` when given, then ``(img/s, steps)`` of one
+    window."""
     from provlae_tf.compare import spec
     from provlae_tf.compare.child import OriginalProcess
     channels, z_dim, _, _ = SETUPS[architecture]
@@ -69,18 +78,22 @@ def original_rate(original_code: str, architecture: str, stage: int,
                           network=dataclasses.asdict(network),
                           recipe=dataclasses.asdict(spec.Recipe()),
                           stage=stage)
-            rates = original.call("bench", inputs=path, iteration=ITERATION,
-                                  windows=windows,
-                                  window_s=seconds)["rates"]
-    return statistics.median(rates)
+            answer = original.call("bench", inputs=path, iteration=ITERATION,
+                                   windows=windows, window_s=seconds,
+                                   profile_dir=profile_dir or None)
+    if profile_dir:
+        return answer["rates"][0], answer["steps"][0]
+    return statistics.median(answer["rates"])
 
 
 def our_rate(architecture: str, stage: int, batch: int, windows: int,
-             seconds: float, kernels: str) -> float:
-    """Median img/s of our trainer's step, in a new child."""
+             seconds: float, kernels: str, profile_dir: str = "") -> float:
+    """Median img/s of our trainer's step, in a new child; traced into
+    ``profile_dir`` when given, then ``(img/s, steps)`` of one window."""
     child = subprocess.run(
         [sys.executable, __file__, "--ours", f"{architecture},{stage}",
-         f"--batch={batch}", f"--windows={windows}", f"--seconds={seconds}"],
+         f"--batch={batch}", f"--windows={windows}", f"--seconds={seconds}",
+         f"--profile={profile_dir}"],
         capture_output=True, text=True, env={
             **os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
             "TF_ENABLE_ONEDNN_OPTS": KERNELS[kernels]})
@@ -89,12 +102,56 @@ def our_rate(architecture: str, stage: int, batch: int, windows: int,
     return json.loads(child.stdout.splitlines()[-1])
 
 
-def _ours_child(spec_: str, batch: int, windows: int, seconds: float) -> None:
-    from train_throughput import measure
+def _ours_child(spec_: str, batch: int, windows: int, seconds: float,
+                profile_dir: str) -> None:
+    from train_throughput import StepBench, measure
     architecture, stage = spec_.split(",")
     channels, z_dim, _, _ = SETUPS[architecture]
-    print(json.dumps(measure(architecture, channels, z_dim, batch,
-                             int(stage), False, windows, seconds)))
+    if not profile_dir:
+        print(json.dumps(measure(architecture, channels, z_dim, batch,
+                                 int(stage), False, windows, seconds)))
+        return
+    import time
+    import tensorflow as tf
+    bench = StepBench.build(architecture, channels, z_dim, batch)
+    bench.warm(int(stage))
+    tf.profiler.experimental.start(profile_dir)
+    start, steps = time.perf_counter(), 0
+    while steps < 2 or time.perf_counter() - start < seconds:
+        losses = bench.step(int(stage))
+        steps += 1
+    float(losses.total)
+    rate = steps * batch / (time.perf_counter() - start)
+    tf.profiler.experimental.stop()
+    bench.close()
+    print(json.dumps([rate, steps]))
+
+
+def profile(args, architecture: str, kernels: str) -> None:
+    """One traced window of each side per stage; op types side by side."""
+    import op_profile
+    channels, z_dim, default_batch, num_stages = SETUPS[architecture]
+    batch = args.batch or default_batch
+    for stage in ([int(s) for s in args.stages.split(",")] if args.stages
+                  else [num_stages]):
+        found = {}
+        for side in ("original", "ours"):
+            logdir = os.path.join(args.profile,
+                                  f"{architecture}_{kernels}_s{stage}_{side}")
+            rate, steps = (
+                original_rate(args.original_code, architecture, stage,
+                              batch, 1, args.seconds, kernels, logdir)
+                if side == "original" else
+                our_rate(architecture, stage, batch, 1, args.seconds,
+                         kernels, logdir))
+            found[side] = op_profile.op_type_times(
+                op_profile.latest_xplane(logdir), steps)
+            found[side]["rate"] = rate
+        print(f"\n{architecture}, stage {stage}, batch {batch}, {kernels}: "
+              f"original {found['original']['rate']:.1f} img/s, ours "
+              f"{found['ours']['rate']:.1f} img/s (traced); thread ms per "
+              "step by op type:")
+        print(op_profile.side_by_side(found["ours"], found["original"]))
 
 
 def compare(args, architecture: str, kernels: str) -> None:
@@ -143,10 +200,15 @@ def main() -> None:
                         help="default: 128 small, 64 celeba")
     parser.add_argument("--kernels", choices=(*KERNELS, "both"),
                         default="onednn")
+    parser.add_argument("--profile", default="",
+                        help="trace one window per side into this folder "
+                        "and print the op types side by side (default "
+                        "stage: L)")
     parser.add_argument("--ours", help=argparse.SUPPRESS)  # child: arch,stage
     args = parser.parse_args()
     if args.ours:
-        _ours_child(args.ours, args.batch, args.windows, args.seconds)
+        _ours_child(args.ours, args.batch, args.windows, args.seconds,
+                    args.profile)
         return
     if not args.original_code:
         parser.error("--original_code is required")
@@ -156,6 +218,12 @@ def main() -> None:
         check_original_code(args.original_code)
     except UserError as e:
         parser.error(str(e))
+    if args.profile:
+        for kernels in (KERNELS if args.kernels == "both"
+                        else [args.kernels]):
+            for architecture in args.architectures.split(","):
+                profile(args, architecture, kernels)
+        return
     print(f"cores={os.cpu_count()} rounds={args.rounds} windows="
           f"{args.windows}x{args.seconds}s per child; medians over rounds")
     print(f"{'model':8} {'kernels':7} {'batch':>5} {'stage':>5} "

@@ -75,19 +75,30 @@ def train(stage: OriginalStage, batches: dict, start: int = 0) -> dict:
 
 
 def bench(stage: OriginalStage, x, iteration: int, windows: int,
-          window_s: float) -> list:
+          window_s: float, profile_dir: Optional[str] = None) -> tuple:
     """Images per second of ``partial_fit`` on ``x``: 3 warm-up steps,
-    then ``windows`` windows of about ``window_s`` (2 steps at least)."""
+    then ``windows`` windows of about ``window_s`` (2 steps at least),
+    traced by TensorFlow's profiler into ``profile_dir`` when given.
+
+    Returns:
+        ``(rates, steps)``: per window, images per second and steps.
+    """
     for _ in range(3):
         stage.model.partial_fit(stage.session, x, iteration)
-    rates = []
+    if profile_dir:
+        from tensorflow.python.profiler import profiler_v2
+        profiler_v2.start(profile_dir)
+    rates, counts = [], []
     for _ in range(windows):
         start, steps = time.perf_counter(), 0
         while steps < 2 or time.perf_counter() - start < window_s:
             stage.model.partial_fit(stage.session, x, iteration)
             steps += 1
         rates.append(steps * len(x) / (time.perf_counter() - start))
-    return rates
+        counts.append(steps)
+    if profile_dir:
+        profiler_v2.stop()
+    return rates, counts
 
 
 class Server:
@@ -166,10 +177,11 @@ class Server:
         return {"file": spec.save_arrays(out, record)}
 
     def bench(self, inputs: str, iteration: int, windows: int,
-              window_s: float) -> dict:
+              window_s: float, profile_dir: Optional[str] = None) -> dict:
         x = spec.Inputs.load(inputs).x
-        return {"rates": bench(self._current(), x, iteration, windows,
-                               window_s)}
+        rates, steps = bench(self._current(), x, iteration, windows,
+                             window_s, profile_dir)
+        return {"rates": rates, "steps": steps}
 
 
 def serve(commands, reply) -> None:

@@ -35,17 +35,36 @@ class FrozenStatsBatchNorm(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = int(input_shape[-1])
+        # float32 under a mixed-precision policy too (as Keras' own batch
+        # normalisation keeps them): the fused kernel takes float32 scale
+        # and offset with half-precision inputs.
         self.gamma = self.add_weight(
-            name="gamma", shape=(dim,), initializer="ones", trainable=True)
+            name="gamma", shape=(dim,), initializer="ones", trainable=True,
+            experimental_autocast=False)
         self.beta = self.add_weight(
-            name="beta", shape=(dim,), initializer="zeros", trainable=True)
+            name="beta", shape=(dim,), initializer="zeros", trainable=True,
+            experimental_autocast=False)
         super().build(input_shape)
 
     def call(self, inputs):
-        # Same arithmetic as tf.nn.batch_normalization with mean 0, var 1:
-        # x * (rsqrt(var + eps) * gamma) + (beta - mean * that).
+        # Reference: docs/original.md#frozen-batch-norm
+        # The ops the original's layer runs in inference mode: on feature
+        # maps (rank 4), TensorFlow's fused batch norm, whose one gradient
+        # kernel also gives gamma's and beta's (far cheaper than the
+        # element-wise products and reductions of the formula below);
+        # otherwise tf.nn.batch_normalization's arithmetic with mean 0 and
+        # variance 1: x * (rsqrt(var + eps) * gamma) + (beta - mean * that).
+        if inputs.shape.rank == 4:
+            channels = inputs.shape[-1]
+            outputs, _, _, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+                x=inputs, scale=self.gamma, offset=self.beta,
+                mean=tf.zeros([channels], tf.float32),
+                variance=tf.ones([channels], tf.float32),
+                epsilon=self.epsilon, is_training=False)
+            return outputs
         inv = tf.math.rsqrt(tf.constant(1.0 + self.epsilon, inputs.dtype))
-        return inputs * (inv * self.gamma) + self.beta
+        return (inputs * (inv * tf.cast(self.gamma, inputs.dtype))
+                + tf.cast(self.beta, inputs.dtype))
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}

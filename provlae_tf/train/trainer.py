@@ -30,10 +30,9 @@ from provlae_tf.random_streams import epoch_order
 from provlae_tf.train import (checkpoint_writes, checkpoints, distribute,
                               run_directory, schedule)
 from provlae_tf.train.epoch_stats import EpochSpeed, LossWindow
-from provlae_tf.train.loss import Losses, compute_losses
 from provlae_tf.train.optimizer import TF1Adam
-from provlae_tf.train.replica_step import DynamicLossScale, ReplicaStep
 from provlae_tf.train.run_log import RunLog, epoch_summary
+from provlae_tf.train.step import DynamicLossScale, TrainStep
 
 
 # Starts a run that has no checkpoint of its own (e.g. from an original TF1
@@ -123,15 +122,12 @@ class Trainer:
             self.checkpoint,
             checkpoints.checkpoint_prefix_dir(self.write_dir),
             max_to_keep=train.max_to_keep, checkpoint_name="ckpt")
-        if strategy is None and train.mixed_precision == "off":
-            step = self._train_step  # the faithful one-device step, as is
-        else:
-            # The default strategy object runs the same replica step on one
-            # device (mixed precision without --strategy).
-            self.strategy = strategy or tf.distribute.get_strategy()
-            step = ReplicaStep(self.strategy, self.model, self.variables,
-                               self.optimizer, self._weights, train.seed,
-                               source.max_value, self.loss_scale)
+        # One step for every strategy: the default strategy object runs it
+        # on one device.
+        step = TrainStep(strategy or tf.distribute.get_strategy(),
+                         self.model, self.variables, self.optimizer,
+                         self._weights, train.seed, source.max_value,
+                         self.loss_scale)
         # The step's Python control flow depends only on Python values (the
         # stage, the model's structure), so AutoGraph has nothing to convert;
         # without it the first trace in a process takes seconds less.
@@ -158,23 +154,6 @@ class Trainer:
                                  train.adam_epsilon)
         self.loss_scale = DynamicLossScale() \
             if train.mixed_precision == "mixed_float16" else None
-
-    # ------------------------------------------------------------- the step
-    # Reference: docs/original.md#sampling-noise
-    def _train_step(self, images, alpha, global_step, stage: int) -> Losses:
-        x = tf.cast(images, tf.float32) / float(self.source.max_value)
-        seed = tf.stack([tf.constant(self.config.train.seed, tf.int64),
-                         global_step])
-        with tf.GradientTape() as tape:
-            output = self.model(x, alpha=alpha, stage=stage, seed=seed)
-            losses = compute_losses(x, output, self._weights(stage))
-        # Reference: docs/original.md#zero-branch-skipping
-        # Skipped branches (inactive ladders) have None gradients, which
-        # TF1Adam applies as the zero gradients the original's
-        # zero-multiplied branches get.
-        gradients = tape.gradient(losses.total, self.variables)
-        self.optimizer.apply_gradients(gradients)
-        return losses
 
     # ------------------------------------------------------------- the loop
     # Reference: docs/original.md#resume

@@ -1,8 +1,10 @@
-"""The training step under a ``tf.distribute`` strategy or mixed precision.
+"""The training step: one implementation on one device or many replicas.
 
-The one-device float32 step stays in :mod:`provlae_tf.train.trainer`, as the
-original computes it; this is the same step split over replicas (and, for
-``mixed_float16``, with dynamic loss scaling).
+On one device (the default strategy) it is the original's step: the batch
+mean of each loss term, one gradient, TF1 Adam. Under a ``tf.distribute``
+strategy the same step is split over replicas, and with ``mixed_float16``
+it scales the loss dynamically. Measured on one device, running it through
+the default strategy costs nothing beyond noise (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -57,17 +59,16 @@ class DynamicLossScale:
         tf.cond(finite, apply, skip)
 
 
-class ReplicaStep:
-    """The training step on every replica of a strategy.
+class TrainStep:
+    """The training step, on every replica of a strategy.
 
     Args:
         strategy: the ``tf.distribute`` strategy (the default strategy runs
-            it on one device, e.g. mixed precision without --strategy).
+            it on one device).
         model: the ladder network, built in the strategy's scope.
         variables: the trained variables, in the optimizer's order.
         optimizer: the TF1-equivalent Adam over ``variables``.
-        loss_weights: the KL weight per ladder of a stage (the trainer's,
-            as its one-device step uses them).
+        loss_weights: the KL weight per ladder of a stage.
         seed: ``--seed``, with the step the stateless noise seed.
         max_value: the images' largest pixel value (they are divided by it).
         loss_scale: a :class:`DynamicLossScale` (mixed_float16), or None.
@@ -83,19 +84,23 @@ class ReplicaStep:
         self.max_value, self.loss_scale = float(max_value), loss_scale
 
     # Reference: docs/original.md#sampling-noise
+    # Reference: docs/original.md#zero-branch-skipping
     def __call__(self, images, alpha, global_step, stage: int) -> Losses:
         """One step on the global batch ``images``.
 
-        Replica r takes its rows ``r*b .. (r+1)*b - 1`` (b = global batch /
-        replicas), and the noise of those rows out of the global batch's
-        noise, drawn from (seed, step) as the one-device step draws it: an
+        On one replica: the original's step, each loss term the batch mean.
+        Under several, replica r takes its rows ``r*b .. (r+1)*b - 1`` (b =
+        global batch / replicas), and the noise of those rows out of the
+        global batch's noise, drawn from (seed, step) as on one device: an
         example's sample does not depend on the replica that processes it.
-        Each replica's losses are sums over its rows divided by the global
-        batch (as ``tf.nn.compute_average_loss`` does), so the replicas'
-        losses and gradients summed are the global-batch means; every
-        replica then applies the same summed gradients to its copy of the
+        Each replica's losses are then sums over its rows divided by the
+        global batch (as ``tf.nn.compute_average_loss`` does), so the
+        replicas' losses and gradients summed are the global-batch means;
+        every replica applies the same summed gradients to its copy of the
         variables (TF1Adam's kernel unchanged), which keeps the copies
-        equal.
+        equal. Skipped branches (inactive ladders) have None gradients,
+        which TF1Adam applies as the zero gradients the original's
+        zero-multiplied branches get.
         """
         strategy, model = self.strategy, self.model
         weights = self.loss_weights(stage)
@@ -104,25 +109,34 @@ class ReplicaStep:
         per_replica = global_batch // replicas
         seed = tf.stack([tf.constant(self.seed, tf.int64), global_step])
 
-        def replica_step(images):
+        def mine(t):
+            """This replica's rows of a global-batch tensor."""
+            if replicas == 1:
+                return t
             replica = tf.distribute.get_replica_context() \
                 .replica_id_in_sync_group
-            mine = lambda t: tf.gather(
-                tf.reshape(t, [replicas, per_replica, *t.shape[1:]]),
-                replica)
+            return tf.gather(
+                tf.reshape(t, [replicas, per_replica, *t.shape[1:]]), replica)
+
+        def replica_step(images):
             x = tf.cast(mine(images), tf.float32) / self.max_value
             eps = [mine(n) for n in model.noise(global_batch, seed)]
             with tf.GradientTape() as tape:
                 output = model(x, alpha=alpha, stage=stage, eps=eps)
-                losses = compute_losses(x, output, weights, global_batch)
+                losses = compute_losses(
+                    x, output, weights,
+                    global_batch if replicas > 1 else None)
                 scaled = losses.total if self.loss_scale is None \
                     else losses.total * self.loss_scale.scale
             gradients = tape.gradient(scaled, self.variables)
-            present = [i for i, g in enumerate(gradients) if g is not None]
-            summed = tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.SUM, [gradients[i] for i in present])
-            for i, g in zip(present, summed):
-                gradients[i] = g
+            if replicas > 1:
+                present = [i for i, g in enumerate(gradients)
+                           if g is not None]
+                summed = tf.distribute.get_replica_context().all_reduce(
+                    tf.distribute.ReduceOp.SUM,
+                    [gradients[i] for i in present])
+                for i, g in zip(present, summed):
+                    gradients[i] = g
             if self.loss_scale is None:
                 self.optimizer.apply_gradients(gradients)
             else:
