@@ -169,6 +169,19 @@ def test_mixed_precision_keeps_float32_variables_and_losses(tmp_path,
         assert 1 <= float(trainer.loss_scale.scale.numpy()) <= 2.0 ** 15
 
 
+def test_mixed_bfloat16_model_decodes_at_every_stage(tmp_path):
+    """The stage-end images decode float32 codes outside the training step,
+    where the skipped branches' kernels are not cast by Keras: the fast
+    path casts them (it once failed with 'expected a float tensor but is a
+    bfloat16 tensor')."""
+    trainer, _ = _mixed_trainer(tmp_path, "mixed_bfloat16")
+    codes = [np.zeros((2, 2), np.float32) for _ in range(3)]
+    for stage in (1, 2, 3):
+        trainer.model.set_stage(stage)
+        logits = trainer.model.decode(codes).numpy()
+        assert logits.shape == (2, 64, 64, 1) and np.isfinite(logits).all()
+
+
 # ------------------------------------------------------------ multi-worker
 def _free_ports(count):
     sockets = [socket.socket() for _ in range(count)]

@@ -121,8 +121,10 @@ class LadderGenerator(OriginalScope):
         first = self.deconvs[0]
         layer = first.layer
         z_channels = self.map_shape[-1]
-        # Kernel [h, w, out, in]; input channels are [z-branch, above].
-        kernel = layer.kernel[:, :, :, z_channels:]
+        # Kernel [h, w, out, in]; input channels are [z-branch, above]. Read
+        # outside the layer's call, a mixed-precision layer's variables are
+        # not cast to its compute dtype: cast them as the layer would.
+        kernel = tf.cast(layer.kernel[:, :, :, z_channels:], above.dtype)
         height, width = above.shape[1], above.shape[2]
         output_shape = tf.stack([tf.shape(above)[0],
                                  height * layer.strides[0],
@@ -133,7 +135,7 @@ class LadderGenerator(OriginalScope):
         y = tf.ensure_shape(y, [None, height * layer.strides[0],
                                 width * layer.strides[1], layer.filters])
         if layer.use_bias:
-            y = tf.nn.bias_add(y, layer.bias)
+            y = tf.nn.bias_add(y, tf.cast(layer.bias, y.dtype))
         y = first.activation(y)
         if first.bn is not None:
             y = first.bn(y)
