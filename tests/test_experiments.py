@@ -66,8 +66,8 @@ def test_names_are_checked_and_duplicates_dropped():
     assert (g.datasets, g.seeds, g.out_dir) == (("dsprites",), (2, 0), "x")
     with pytest.raises(UserError, match=r"^--models=vae: unknown model; "
                        "expected one of provlae, vlae, beta_vae, "
-                       "provlae_nofade, provlae_nokl, beta_vae_b4, "
-                       r"beta_vae_b8\.$"):
+                       "provlae_nofade, provlae_nokl, beta_vae_b1, "
+                       r"beta_vae_b4, beta_vae_b8\.$"):
         grid.make_grid(["dsprites"], ["vae"], [0], "smoke")
     with pytest.raises(UserError, match=r"^--seeds=-1: expected integers"):
         grid.make_grid(["dsprites"], ["vlae"], ["-1"], "smoke")
@@ -277,14 +277,16 @@ def test_every_grid_flagfile_lists_its_cells():
     assert counts["cpu_dsprites.cfg"] == 9  # 1 x 3 x 3
     assert counts["medium_dsprites.cfg"] == 15      # 1 x 3 x 5
     assert counts["medium_3dshapes.cfg"] == 15
-    assert counts["ablations_medium.cfg"] == 15
-    assert counts["beta_sweep_medium.cfg"] == 20    # 1 x 4 x 5
+    assert counts["ablations_medium_dsprites.cfg"] == 9    # 1 x 3 x 3
+    assert counts["ablations_medium_3dshapes.cfg"] == 6    # 1 x 2 x 3
+    assert counts["beta_sweep_medium_dsprites.cfg"] == 12  # 1 x 4 x 3
+    assert counts["beta_sweep_medium_3dshapes.cfg"] == 12
 
 
 @pytest.mark.parametrize("args, message", [
     (["--models=provlae,foo"], "--models=foo: unknown model; expected one "
      "of provlae, vlae, beta_vae, provlae_nofade, provlae_nokl, "
-     "beta_vae_b4, beta_vae_b8."),
+     "beta_vae_b1, beta_vae_b4, beta_vae_b8."),
     (["--datasets=mnist2"], "--datasets=mnist2: unknown dataset; expected "
      "one of dsprites, 3dshapes, celeba, mnist."),
     (["--budget=huge"], "--budget=huge: unknown budget; expected one of "

@@ -98,8 +98,9 @@ BUDGETS = {b.name: b for b in (
            "of 384 batches), fade-in over a third; metrics on a seeded "
            "65,536-image subset with the default estimate sizes",
            steps_per_stage=384),
-    # The comparison grids' budget. S is being calibrated: it will change,
-    # and with it the budget's results (cells of another S are refused).
+    # The comparison grids' budget: the calibration of docs/results.md
+    # (pro-VLAE's MIG at 512 and 1,024 steps per stage, 2 seeds each) found
+    # it still climbing on 3D Shapes at 512.
     Budget("medium", (("eval_images", 65536),),
            "1,024 steps per stage of the dataset's batch (1 epoch of a "
            "subset of 1,024 batches), fade-in over a third; metrics on a "
