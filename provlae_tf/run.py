@@ -64,8 +64,11 @@ def resolve(values: Mapping[str, Any], explicit: Collection[str],
         notice = config_lib.dataset_notice(
             *config_lib.choose_dataset(values, explicit))
     else:
+        # Without --checkpoint_dir, the default (runs/<dataset>) follows
+        # the dataset the original directory resolves to.
         config, notice = runs.resolve_original(
-            {**values, "checkpoint_dir": run_dir, "init_from": init_from},
+            {**values, "checkpoint_dir": values["checkpoint_dir"]
+             or (run_dir if in_place else None), "init_from": init_from},
             explicit)
     if notice:
         log(notice)

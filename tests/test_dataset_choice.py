@@ -138,3 +138,15 @@ def test_a_pasted_original_line_trains_3dshapes_and_says_why(tmp_path):
     assert (saved["data"]["dataset"], saved["model"]["channels"]) == (
         "3dshapes", 3)
     assert saved["train"]["fade_in"] is False
+
+
+def test_init_from_without_checkpoint_dir_runs_in_its_datasets_folder(
+        shapes_original, tmp_path, monkeypatch):
+    """The default run directory, runs/<dataset>, is the resolved one's."""
+    from provlae_tf import run
+    monkeypatch.chdir(tmp_path)
+    values, explicit = flag_request(init_from=str(shapes_original),
+                                    train_seq="3")
+    config = run.resolve(values, explicit, log=lambda line: None)
+    assert config.checkpoint_dir == "runs/3dshapes"
+    assert config.data.dataset == "3dshapes"
