@@ -107,6 +107,11 @@ def _load_original(config: RunConfig, stage):
             f"--train_seq: {run_dir} is an original TF1 checkpoint, which "
             "does not record its stage; give --train_seq=k (the stage "
             "that run trained).")
+    if config.eval.stage_weights == "snapshot":
+        raise UserError(
+            f"--stage_weights=snapshot: {run_dir} is an original TF1 "
+            "directory, which keeps no copy per stage (only its latest "
+            "checkpoint); leave --stage_weights out.")
     model, saved = load_checkpoint(run_dir, stage=stage,
                                    restore=config.restore)
     spec = DATASETS[config.data.dataset]

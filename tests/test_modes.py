@@ -140,6 +140,16 @@ def test_modes_honour_restore_optimistic(original_missing_a_variable):
     np.testing.assert_array_equal(loaded[MISSING], 0.0)  # its initialisation
 
 
+def test_an_original_directory_has_no_snapshots(original_missing_a_variable):
+    out, _ = original_missing_a_variable
+    config = dataclasses.replace(
+        eval_config(out, "2", restore="optimistic"),
+        eval=EvalConfig(stage_weights="snapshot"))
+    with pytest.raises(UserError, match="--stage_weights=snapshot: .* keeps "
+                       "no copy per stage"):
+        modes.load_run(config)
+
+
 def test_an_original_takes_the_given_dataset(original_missing_a_variable):
     out, _ = original_missing_a_variable
     config = eval_config(out, "2", restore="optimistic",
