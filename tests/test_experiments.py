@@ -528,6 +528,13 @@ def test_results_md_has_the_statistics_and_lists_what_is_missing(
     assert "| beta_vae | MIG | " in text and "| 0.2 | 1.78 | 1.00 |" in text
     assert "| vlae | MIG | n/a | n/a | n/a | n/a |" in text
     assert "Missing (3 of 9 runs, not in the tables):" in text
+    # Which ladder holds each factor: every hand-written MI matrix row f is
+    # 0.1 (f + j) over the 6 latents j, largest at j = 5, ladder 3; the
+    # beta-VAE's one ladder has no row.
+    assert "| model | scale | orientation | posX | posY |" in text
+    assert "| provlae | L3 ×3 (0.50) | L3 ×3 (0.60) | L3 ×3 (0.70) | " \
+           "L3 ×3 (0.80) |" in text
+    assert "| vlae | L3 ×1 (0.50) |" in text and "| beta_vae | L" not in text
     missing = [line for line in text.splitlines() if line.startswith("- ds")]
     assert [line.split(":")[0] for line in missing] == [
         "- dsprites/vlae/seed1", "- dsprites/vlae/seed2",

@@ -1,13 +1,14 @@
 """results.md: per dataset the mean ± std (n) of every model, the 95 %
-bootstrap CIs, each model against pro-VLAE, what is missing; then the
-budget as run, the statistical methods, the models and the commands."""
+bootstrap CIs, each model against pro-VLAE, which ladder holds each factor,
+what is missing; then the budget as run, the statistical methods, the
+models and the commands."""
 
 from __future__ import annotations
 
 import math
 from typing import Optional, Sequence
 
-from provlae_tf.experiments import budgets, statistics
+from provlae_tf.experiments import budgets, ladders, statistics
 from provlae_tf.experiments.collect import METRIC_TITLES, METRICS, Missing
 from provlae_tf.experiments.grid import MODELS, REFERENCE_MODEL, Grid, \
     flag_value
@@ -45,7 +46,8 @@ def format_number(value: float, style: str = ".2f") -> str:
 
 def markdown_text(grid: Grid, summaries: Sequence[SummaryRow],
                   missing: Sequence[Missing], commands: Sequence[str],
-                  descriptions: dict, notes: Sequence[str] = ()) -> str:
+                  descriptions: dict, notes: Sequence[str] = (),
+                  held: Sequence[ladders.FactorLadders] = ()) -> str:
     """results.md (see the module docstring).
 
     Args:
@@ -56,6 +58,8 @@ def markdown_text(grid: Grid, summaries: Sequence[SummaryRow],
         commands: one line per cell, as ``--list`` prints them.
         descriptions: ``{dataset: what its cells train and measure}``.
         notes: the figures that could not be drawn, and why.
+        held: :func:`~provlae_tf.experiments.ladders.factor_ladders` of the
+            finished runs.
     """
     table = {(s.dataset, s.model, s.metric): s for s in summaries}
     lines = [f"# Results: budget `{grid.budget}`", "",
@@ -73,6 +77,7 @@ def markdown_text(grid: Grid, summaries: Sequence[SummaryRow],
         models = [m for m in grid.models
                   if any((dataset, m, c) in table for c in TABLE_COLUMNS)]
         lines += _dataset_tables(dataset, models, table)
+        lines += _ladder_table([h for h in held if h.dataset == dataset])
         gaps = [m for m in missing if m.cell.dataset == dataset]
         if gaps:
             lines.append(f"Missing ({len(gaps)} of {per_cell} runs, not in "
@@ -150,6 +155,24 @@ def _dataset_tables(dataset: str, models: Sequence[str], table: dict
                 f"{format_number(c.p_mannwhitney, '.3g')} | "
                 f"{format_number(c.cohens_d)} | "
                 f"{format_number(c.rank_biserial)} |")
+    return lines + [""]
+
+
+def _ladder_table(held: Sequence[ladders.FactorLadders]) -> list[str]:
+    """Per multi-ladder model, each factor's holding ladders over seeds."""
+    if not held:
+        return []
+    factors = list(dict.fromkeys(h.factor for h in held))
+    models = list(dict.fromkeys(h.model for h in held))
+    entry = {(h.model, h.factor): h for h in held}
+    lines = ["Which ladder holds each factor: per seed, the ladder of the "
+             "latent with the largest normalised MI with the factor (L1 = "
+             "bottom); seeds per ladder, then that MI's mean:", "",
+             "| model | " + " | ".join(factors) + " |",
+             "|---" * (len(factors) + 1) + "|"]
+    lines += [f"| {m} | " + " | ".join(
+        ladders.format_entry(entry[(m, f)]) if (m, f) in entry else "–"
+        for f in factors) + " |" for m in models]
     return lines + [""]
 
 

@@ -10,7 +10,7 @@ import math
 import os
 from typing import Sequence
 
-from provlae_tf.experiments import markdown
+from provlae_tf.experiments import ladders, markdown
 from provlae_tf.experiments.collect import (Missing, RunResult, columns,
                                             measured_columns)
 from provlae_tf.experiments.grid import REFERENCE_MODEL, Grid
@@ -67,6 +67,7 @@ def write_tables(out_dir: str, grid: Grid, results: Sequence[RunResult],
         notes: the figures that could not be drawn, and why.
     """
     summaries = summarize_results(results)
+    held = ladders.factor_ladders(results)
     return [
         atomic_write_text(os.path.join(out_dir, CSV_FILE),
                           csv_text(results)),
@@ -75,7 +76,7 @@ def write_tables(out_dir: str, grid: Grid, results: Sequence[RunResult],
         atomic_write_text(os.path.join(out_dir, MARKDOWN_FILE),
                           markdown.markdown_text(grid, summaries, missing,
                                                  commands, descriptions,
-                                                 notes))]
+                                                 notes, held))]
 
 
 def _csv(header: Sequence[str], rows) -> str:
