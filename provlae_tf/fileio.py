@@ -157,3 +157,23 @@ def load_json(path: str) -> dict:
     """Reads a JSON file written by :func:`save_json`."""
     with open(os.fspath(path)) as f:
         return json.load(f)
+
+
+def load_json_object(path: str, expected: str) -> dict:
+    """A JSON object read from ``path``, or one line naming the file.
+
+    Args:
+        expected: what the file should be, for the messages ("the record
+            that --export_dir writes").
+
+    Raises:
+        UserError: unreadable, not JSON, or not a JSON object.
+    """
+    try:
+        data = load_json(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{path}: unreadable ({e}); expected "
+                        f"{expected}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not {expected} (expected a JSON object)")
+    return data

@@ -16,14 +16,12 @@ traversal image of each dataset's median pro-VLAE seed is copied too
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from typing import Optional
 
 from provlae_tf import run_files
-from provlae_tf.errors import UserError
-from provlae_tf.fileio import atomic_save, save_json
+from provlae_tf.fileio import atomic_save, load_json_object, save_json
 
 SMALL_OUTPUTS = (run_files.CONFIG, run_files.METRICS, run_files.INFORMATION,
                  run_files.INVOCATIONS, run_files.TRAINING)
@@ -44,16 +42,7 @@ def read_record(run_dir: str) -> Optional[dict]:
     path = os.path.join(run_dir, RECORD)
     if not os.path.exists(path):
         return None
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: unreadable ({e}); expected the record "
-                        "that --export_dir writes") from None
-    if not isinstance(record, dict):
-        raise UserError(f"{path}: not the record that --export_dir writes "
-                        "(expected a JSON object)")
-    return record
+    return load_json_object(path, "the record that --export_dir writes")
 
 
 def export_cell(source: str, destination: str) -> list[str]:

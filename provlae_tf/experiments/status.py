@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import os
 from typing import Optional
 
@@ -32,6 +31,7 @@ from provlae_tf import run_files
 from provlae_tf.errors import UserError
 from provlae_tf.experiments.export import RECORD, is_exported
 from provlae_tf.experiments.grid import Cell
+from provlae_tf.fileio import load_json_object
 from provlae_tf.flags import define_flags
 
 # Fields of config.json that may differ between the cell and its run
@@ -188,13 +188,8 @@ def read_metrics(path: str) -> dict:
     Raises:
         UserError: unreadable, not JSON, or not the object --mode=3 writes.
     """
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError(f"{path}: unreadable ({e}); expected the JSON "
-                        "object that --mode=3 writes") from None
-    if not isinstance(data, dict) or "kl" not in data:
+    data = load_json_object(path, "the JSON object that --mode=3 writes")
+    if "kl" not in data:
         raise UserError(f"{path}: not a --mode=3 report (no 'kl'); expected "
                         "the JSON object that --mode=3 writes")
     return data
