@@ -58,11 +58,15 @@ class LossWindow:
     """Collects step losses without a device sync per step.
 
     Args:
-        where: says where training is, for the divergence error.
+        where: says where training is, for the divergence error
+            ("stage 2, epoch 1").
+        advice: what to do, the divergence error's last sentences.
+        first_step: the epoch's steps done before this window (a resumed
+            epoch), so the error counts steps from the epoch's first.
     """
 
-    def __init__(self, where: str):
-        self.where = where
+    def __init__(self, where: str, advice: str = "", first_step: int = 0):
+        self.where, self.advice, self.first_step = where, advice, first_step
         self.pending: list[Losses] = []
         self.recon_sum, self.kl_sum, self.count = 0.0, 0.0, 0
 
@@ -81,10 +85,15 @@ class LossWindow:
         recon = tf.stack([l.reconstruction for l in self.pending]).numpy() \
             .astype(np.float64)
         kl = tf.stack([l.kl for l in self.pending]).numpy()
-        if not np.all(np.isfinite(total)):
+        bad = np.flatnonzero(~np.isfinite(total))
+        if bad.size:
+            # Steps counted from the epoch's first: those before this
+            # window, the flushed ones, then the first pending one that
+            # went wrong.
+            step = self.first_step + self.count + int(bad[0]) + 1
             raise TrainingDiverged(
-                f"The loss became {total[~np.isfinite(total)][0]} at "
-                f"{self.where}")
+                f"The loss became {total[bad[0]]} at {self.where}, step "
+                f"{step}. {self.advice}".rstrip())
         self.pending = []
         self.recon_sum += recon.sum()
         self.kl_sum = self.kl_sum + kl.sum(axis=0)

@@ -283,7 +283,9 @@ class Trainer:
                           after=steps_after_epoch(
                               train.stages(self.model.num_ladders), stage,
                               epoch, train.epochs_per_stage, steps))
-        window = LossWindow(self._diverged_message(stage, epoch))
+        window = LossWindow(f"stage {stage}, epoch {epoch + 1}",
+                            self._diverged_advice(),
+                            first_step=int(state.step_in_epoch))
         speed = EpochSpeed(self.train_step)
         at = StepInfo(stage, epoch, int(state.step_in_epoch),
                       int(state.step_in_stage), int(state.global_step), 1.0)
@@ -346,7 +348,7 @@ class Trainer:
                 speed.all_steps * self.config.train.batch_size,
                 speed.all_steps)
 
-    def _diverged_message(self, stage: int, epoch: int) -> str:
-        return (f"stage {stage}, epoch {epoch + 1}. The last good checkpoint "
-                f"is kept in {self.manager.directory}; rerunning resumes from "
-                "it. Lower --learning_rate or check the input data.")
+    def _diverged_advice(self) -> str:
+        return (f"The last good checkpoint is kept in "
+                f"{self.manager.directory}; rerunning resumes from it. Lower "
+                "--learning_rate or check the input data.")
