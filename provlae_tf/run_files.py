@@ -45,6 +45,11 @@ SUMMARY = "summary.json"
 ENTRIES = (CONFIG, INVOCATIONS, TRAINING, CHECKPOINTS, STAGES, TENSORBOARD,
            IMAGES, INFORMATION, VISUALIZE, METRICS)
 
+# --log_file's default.
+DEFAULT_LOG = "train.log"
+# How the trainer logs the error that stopped a diverged run.
+DIVERGED = "TrainingDiverged: "
+
 # TensorBoard scalars, written every --log_every steps.
 TAG_RECONSTRUCTION = "loss/reconstruction"
 TAG_KL_TOTAL = "loss/kl_total"
@@ -68,6 +73,19 @@ def read(run_dir: str, name: str) -> Optional[Any]:
     """The JSON file ``name`` of the run directory, or None when absent."""
     file = path(run_dir, name)
     return load_json(file) if os.path.exists(file) else None
+
+
+def divergence(run_dir: str, log_file: str = DEFAULT_LOG) -> Optional[str]:
+    """The error that stopped the run, when its log ends with a divergence
+    ("The loss became nan at ..."); None otherwise."""
+    try:
+        with open(path(run_dir, log_file), errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except OSError:
+        return None
+    last = lines[-1] if lines else ""
+    at = last.find(DIVERGED)
+    return last[at + len(DIVERGED):] if at >= 0 else None
 
 
 def read_metrics(run_dir: str) -> Optional[dict]:

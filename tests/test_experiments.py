@@ -434,6 +434,14 @@ def written_grid(tmp_path_factory):
     Path(cell("vlae", 2).run_dir).mkdir(parents=True)  # training unfinished
     Path(cell("vlae", 2).run_dir, "config.json").write_text(
         status.expected_config(cell("vlae", 2)).to_json())
+    # beta-VAE seed 2: diverged, as the trainer logs it.
+    Path(cell("beta_vae", 2).run_dir).mkdir(parents=True)
+    Path(cell("beta_vae", 2).run_dir, "config.json").write_text(
+        status.expected_config(cell("beta_vae", 2)).to_json())
+    Path(cell("beta_vae", 2).run_dir, "train.log").write_text(
+        "2026-12-07 10:15:45 Stage 1: ladders [3, 2, 1] active.\n"
+        "2026-12-07 10:15:51 TrainingDiverged: The loss became nan at "
+        "stage 1, epoch 1, step 17. The last good checkpoint is kept.\n")
     result = run_experiments("--collect", *GRID_ARGS, f"--out_dir={out}",
                              f"--export_dir={exported}")
     first_export = {name: (exported / name).read_text()
@@ -541,6 +549,9 @@ def test_results_md_has_the_statistics_and_lists_what_is_missing(
         "- dsprites/beta_vae/seed2"]
     assert "vlae/seed1/metrics.json: unreadable" in missing[0]
     assert "training unfinished" in missing[1]
+    assert missing[2].endswith(": training diverged: The loss became nan at "
+                               "stage 1, epoch 1, step 17. The last good "
+                               "checkpoint is kept.")
     # The budget as run, in words, and its flags; the methods.
     assert ("- dSprites: 4 steps of 128 per stage on a 512-image subset, "
             "fade-in over 2 steps; metrics on a seeded 512-image subset") \

@@ -11,6 +11,7 @@ import tensorflow as tf
 from provlae_tf.api import load_checkpoint
 from provlae_tf.config import DataConfig, RunConfig, TrainConfig
 from provlae_tf.data.sources import ArraySource
+from provlae_tf import run_files
 from provlae_tf.errors import TrainingDiverged, UserError
 from provlae_tf.train import run_directory
 from provlae_tf.train.run_log import RunLog
@@ -174,6 +175,9 @@ def test_nan_loss_is_a_clear_error(tmp_path):
                                                "step 1[.]"):
         trainer.run()
     assert not os.path.exists(tmp_path / "ckpt")  # nothing diverged is saved
+    # The log ends with it, as the experiment runner reads it.
+    assert run_files.divergence(str(tmp_path)).startswith(
+        "The loss became nan at stage 1, epoch 1, step 1. The last good")
 
 
 def test_run_directory_of_another_model_is_refused(reference_run, tmp_path):

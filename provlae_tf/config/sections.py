@@ -309,7 +309,7 @@ class RunConfig:
         choices=tuple(MODE_NAMES.values()),
         flag_choices=(*MODE_NAMES, *MODE_NAMES.values()),
         parse=lambda v: MODE_NAMES.get(v, v))
-    log_file: str = option("train.log", "Text log, relative to "
+    log_file: str = option(run_files.DEFAULT_LOG, "Text log, relative to "
                            "--checkpoint_dir.", original=True)
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
