@@ -25,6 +25,8 @@ def test_the_holding_ladder_is_the_best_latents_ladder():
 def test_a_matrix_that_does_not_split_into_the_ladders_is_refused():
     with pytest.raises(ValueError, match="does not split into 3 ladders"):
         ladders.holding_ladders([[0.1, 0.2, 0.3, 0.4]], 3)
+    with pytest.raises(ValueError, match=r"shape \(4,\) does not split"):
+        ladders.holding_ladders([0.1, 0.2, 0.3, 0.4], 2)
 
 
 def test_seeds_are_counted_per_ladder_and_the_mi_averaged():

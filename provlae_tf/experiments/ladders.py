@@ -49,11 +49,10 @@ def holding_ladders(mi_normed, num_ladders: int) -> list[tuple[int, float]]:
         ValueError: the columns do not split into ``num_ladders`` ladders.
     """
     matrix = np.asarray(mi_normed, np.float64)
-    latents = matrix.shape[1]
-    if matrix.ndim != 2 or latents % num_ladders:
+    if matrix.ndim != 2 or matrix.shape[1] % num_ladders:
         raise ValueError(f"MI matrix of shape {matrix.shape} does not split "
                          f"into {num_ladders} ladders")
-    z_dim = latents // num_ladders
+    z_dim = matrix.shape[1] // num_ladders
     best = np.argmax(matrix, axis=1)
     return [(int(j) // z_dim + 1, float(matrix[i, j]))
             for i, j in enumerate(best)]
