@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from provlae_tf.errors import TrainingDiverged
 from provlae_tf.fileio import load_json, save_json
 
 CONFIG = "config.json"
@@ -47,8 +48,9 @@ ENTRIES = (CONFIG, INVOCATIONS, TRAINING, CHECKPOINTS, STAGES, TENSORBOARD,
 
 # --log_file's default.
 DEFAULT_LOG = "train.log"
-# How the trainer logs the error that stopped a diverged run.
-DIVERGED = "TrainingDiverged: "
+# How the trainer logs the error that stopped a diverged run (its
+# "<class name>: <message>" line for every UserError).
+DIVERGED = f"{TrainingDiverged.__name__}: "
 
 # TensorBoard scalars, written every --log_every steps.
 TAG_RECONSTRUCTION = "loss/reconstruction"
