@@ -208,6 +208,14 @@ def test_the_plan_resumes_each_cell_where_it_stands(tmp_path):
     assert "--mode=3" not in jobs[1].commands[0]
 
 
+def test_a_diverged_cell_is_skipped_unless_retried(tmp_path):
+    diverged = status.CellStatus(_fake_cell(0, tmp_path),
+                                 status.State.DIVERGED, "nan at step 17")
+    assert runner.plan_jobs([diverged], "py") == []
+    jobs = runner.plan_jobs([diverged], "py", retry_diverged=True)
+    assert [len(job.commands) for job in jobs] == [2]  # trains, then scores
+
+
 def test_parallel_jobs_log_to_files_and_a_failure_ends_its_job(tmp_path):
     """Real child processes (tiny Python commands) two at a time: each
     writes to its log with its share of the threads; a failing command
@@ -616,6 +624,31 @@ def test_the_export_rebuilds_the_same_tables(written_grid):
     for name in ("dsprites_mig", "dsprites_provlae_traversal_top",
                  "dsprites_provlae_mi_matrix"):
         assert (exported / "plots" / f"{name}.png").exists()
+
+
+def test_a_rerun_skips_the_diverged_cell_and_names_its_step(written_grid,
+                                                           tmp_path):
+    """The diverged beta-VAE seed 2 is not resumed (it would replay the
+    divergence) unless --retry_diverged asks; a resumed log that goes on
+    past the divergence is an ordinary unfinished run again."""
+    import shutil
+    out = tmp_path / "out"
+    shutil.copytree(written_grid["out"] / "dsprites", out / "dsprites")
+    result = run_experiments("--budget=smoke", "--models=beta_vae",
+                             "--seeds=1,2", f"--out_dir={out}")
+    assert result.returncode == 0, result.stderr
+    assert ("dsprites/beta_vae/seed2: training diverged, skipped (The loss "
+            "became nan at stage 1, epoch 1, step 17. The last good "
+            "checkpoint is kept.); --retry_diverged resumes it"
+            in result.stdout)
+    assert "starting" not in result.stdout  # nothing was trained
+    assert "1 of 2 runs collected, 1 missing" in result.stdout
+    cell = grid.Cell("dsprites", "beta_vae", 2, "smoke", str(out))
+    assert status.cell_status(cell).state is status.State.DIVERGED
+    log = Path(cell.run_dir, "train.log")
+    log.write_text(log.read_text() + "2026-12-07 10:20:00 Resuming stage 1 "
+                   "at step 16.\n")
+    assert status.cell_status(cell).state is status.State.TRAINING
 
 
 def test_a_grid_continues_from_its_exported_cells(written_grid, tmp_path):

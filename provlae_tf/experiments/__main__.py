@@ -50,6 +50,10 @@ flags.DEFINE_string("export_dir", None, "Copy each finished cell's small "
                     "too; cells exported there count as finished.")
 flags.DEFINE_integer("parallel", 1, "Cells run at once, as separate "
                      "processes sharing the CPU cores.")
+flags.DEFINE_boolean("retry_diverged", False, "Resume the cells whose "
+                     "training diverged (NaN or inf loss) too; by default "
+                     "they are skipped, since resuming from the same "
+                     "checkpoint replays the same divergence.")
 flags.DEFINE_boolean("list", False, "Print one self-contained command line "
                      "per cell and exit (for a cluster scheduler).")
 flags.DEFINE_boolean("collect", False, "Only build the tables and plots from "
@@ -116,9 +120,14 @@ def _run_cells(grid, cells, expected, python, cwd) -> int:
             where = ("" if s.cell.out_dir == grid.out_dir
                      else f" (exported in {s.cell.out_dir})")
             print(f"{s.cell.name}: finished{where}, skipped")
+        elif s.state is State.DIVERGED and not FLAGS.retry_diverged:
+            print(f"{s.cell.name}: training diverged, skipped ({s.reason}); "
+                  "--retry_diverged resumes it")
+        elif s.state is State.DIVERGED:
+            print(f"{s.cell.name}: resuming after a divergence ({s.reason})")
         elif s.state is not State.NEW:
             print(f"{s.cell.name}: resuming ({s.reason})")
-    jobs = runner.plan_jobs(statuses, python)
+    jobs = runner.plan_jobs(statuses, python, FLAGS.retry_diverged)
     outcomes = runner.run_jobs(jobs, parallel=FLAGS.parallel, cwd=cwd,
                                log_dir=os.path.join(grid.out_dir, "logs"))
     bad = [o for o in outcomes if o.result != "done"]

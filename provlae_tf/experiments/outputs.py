@@ -132,11 +132,9 @@ def _nothing_finished(grid: Grid, missing: Sequence[Missing]) -> None:
 def _why(status) -> str:
     if status.state is State.NEW:
         return f"not run (no {status.cell.run_dir})"
+    if status.state is State.DIVERGED:
+        return f"training diverged: {status.reason}"
     if status.state is State.TRAINING:
-        # A diverged run resumes into the same divergence: say so.
-        diverged = run_files.divergence(status.cell.run_dir)
-        if diverged:
-            return f"training diverged: {diverged}"
         return f"training unfinished: {status.reason}"
     if status.state is State.SCORING:
         return f"trained, not scored: {status.reason}"

@@ -2,7 +2,8 @@
 
 A cell runs the commands that ``--list`` prints for it, from where its
 run directory stands: a new or interrupted run trains (main resumes it) and
-is then scored; a trained one is only scored; a finished one is skipped.
+is then scored; a trained one is only scored; a finished one is skipped,
+and so is a diverged one unless asked to retry it.
 
 Each child is started in its own session, so that Ctrl-C at the terminal
 reaches only the runner, which then asks every child once (SIGINT: finish
@@ -48,18 +49,22 @@ class Outcome:
     seconds: float = 0.0
 
 
-def plan_jobs(statuses: Sequence, python: str) -> list[Job]:
+def plan_jobs(statuses: Sequence, python: str,
+              retry_diverged: bool = False) -> list[Job]:
     """The jobs of cells that are not finished, from where each stands.
 
     Args:
         statuses: :class:`~provlae_tf.experiments.status.CellStatus` of
             each cell (none in conflict: those are refused before).
         python: the interpreter of the commands.
+        retry_diverged: resume the cells whose training diverged too (else
+            they are left out: resuming replays the same divergence).
     """
     jobs = []
     for s in statuses:
         state = s.state.value
-        if state == "finished":
+        if state == "finished" or (state == "diverged"
+                                   and not retry_diverged):
             continue
         commands = (s.cell.train_argv(python), s.cell.metrics_argv(python))
         if state == "scoring":  # trained: only --mode=3 is left

@@ -1,5 +1,5 @@
-"""What a cell's run directory holds: nothing, a run to resume, a trained
-run to score, a finished run, or another configuration.
+"""What a cell's run directory holds: nothing, a run to resume, a run that
+diverged, a trained run to score, a finished run, or another configuration.
 
 The cell's configuration is what main builds from the cell's flags, parsed
 here exactly as main parses them (a private ``FlagValues``; the global
@@ -46,6 +46,7 @@ class State(enum.Enum):
 
     NEW = "new"                # no run directory (or an empty one)
     TRAINING = "training"      # started, its last stage not finished
+    DIVERGED = "diverged"      # its training stopped on a NaN/inf loss
     SCORING = "scoring"        # trained; metrics.json missing or stale
     FINISHED = "finished"      # trained and scored
     CONFLICT = "conflict"      # holds something else: never touched
@@ -116,6 +117,11 @@ def cell_status(cell: Cell,
                             "ckpt.index")
     exported = not os.path.exists(snapshot) and is_exported(run_dir)
     if not os.path.exists(snapshot) and not exported:
+        # Resuming a diverged run replays the same steps from the same
+        # checkpoint into the same divergence: kept apart from a resume.
+        diverged = run_files.divergence(run_dir)
+        if diverged:
+            return CellStatus(cell, State.DIVERGED, diverged)
         return CellStatus(cell, State.TRAINING,
                           f"stage {stage} not finished (no {snapshot})")
     status = _scoring_status(cell, expected, stage)
