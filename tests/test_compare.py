@@ -9,19 +9,22 @@ original code (../shared/original).
   losses at every step.
 - The command line: exit 0 and the table on a matching checkpoint (one of
   our runs), exit 1 when the two sides differ, the one-line error for a
-  directory that is not the original code.
+  directory that is not the original code; the same with
+  ``--continue_steps`` (both sides training on from one checkpoint), whose
+  verdict on where each side diverges is checked on hand-made rows.
 
 Every golden value is computed by the original code.
 """
 
 import json
+import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from provlae_tf.compare import __main__ as compare_main
-from provlae_tf.compare import fixture, spec, table
+from provlae_tf.compare import continuation, fixture, spec, table
 from provlae_tf.convert import tf1
 from tests.command_line import run_convert
 from tests.shared_fixtures import original_code_path
@@ -126,18 +129,23 @@ def test_command_line_passes_on_one_of_our_runs(trained, tmp_path, capsys):
         "z_mean1", "logits", "loss", "step: gradients", "step: Adam m"}
 
 
-def test_command_line_exits_1_when_the_sides_differ(trained, tmp_path,
-                                                    capsys):
-    """A checkpoint whose "BN" moving statistics are not the constants the
-    original never changes: the original's graph uses them; our importer
-    (optimistic) keeps its constants, so every output differs."""
+def _changed_statistics(trained, directory) -> str:
+    """A copy of the fixture's checkpoint whose "BN" moving statistics are
+    not the constants the original never changes: the original's graph
+    uses them; our importer (optimistic) keeps its constants, so every
+    output differs."""
     prefix = tf1.latest_prefix(str(trained))
     reader = tf.train.load_checkpoint(prefix)
     values = {name: reader.get_tensor(name)
               for name in reader.get_variable_to_shape_map()}
     values["vae_ladder/qh1/batch_normalization/moving_variance"] *= 4
-    changed = tmp_path / "changed"
-    tf1.write_tf1_checkpoint(values, str(changed), 1)
+    tf1.write_tf1_checkpoint(values, str(directory), 1)
+    return str(directory)
+
+
+def test_command_line_exits_1_when_the_sides_differ(trained, tmp_path,
+                                                    capsys):
+    changed = _changed_statistics(trained, tmp_path / "changed")
     code, out, err = _compare(
         capsys, f"--original_code={original_code_path()}",
         f"--checkpoint_dir={changed}", "--restore=optimistic", *QUICK)
@@ -160,3 +168,70 @@ def test_command_line_refuses_what_is_not_the_original_code(
     assert err.startswith(f"provlae_tf.compare: --original_code={tmp_path}:")
     assert "model_ladder_progress.py" in err
     assert "github.com/Zhiyuan1991/proVLAE" in err
+
+
+def test_continuing_both_sides_agrees_step_by_step(trained, tmp_path,
+                                                   capsys):
+    """The fixture's original run, continued at stage 3 for 3 more steps by
+    the original's partial_fit and by our step: the same loss each step."""
+    report = tmp_path / "continued.json"
+    code, out, err = _compare(
+        capsys, f"--original_code={original_code_path()}",
+        f"--checkpoint_dir={trained}", f"--train_seq={STAGES}",
+        "--continue_steps=3", "--batch=2", "--nograph_rewrites",
+        f"--json={report}")
+    assert code == 0, out + err
+    assert "continued: stage 3, 3 steps of 2 random binary images" in out
+    assert "finite for all 3 steps" in out and "The two sides agree." in out
+    data = json.loads(report.read_text())
+    assert [row["step"] for row in data["rows"]] == [1, 2, 3]
+    # The fixture's recipe fades in over 5000 steps (its default): alpha
+    # 0, 1/5000, 2/5000, as the original's counter restarts at a stage.
+    assert [row["alpha"] for row in data["rows"]] == [0.0, 0.0002, 0.0004]
+    assert all(abs(row["ours"] - row["original"])
+               <= 1e-5 * abs(row["original"]) for row in data["rows"])
+    assert data["passed"] and data["original_diverged_at"] is None
+
+
+def test_continuing_sides_that_differ_exits_1(trained, tmp_path, capsys):
+    """The changed statistics move the bottom ladder's loss by about 5e-4
+    of the total (measured): within the default tolerance of 1e-2 for
+    long continuations, beyond 1e-4."""
+    changed = _changed_statistics(trained, tmp_path / "changed")
+    args = (f"--original_code={original_code_path()}",
+            f"--checkpoint_dir={changed}", "--restore=optimistic",
+            f"--train_seq={STAGES}", "--continue_steps=2", "--batch=2",
+            "--nograph_rewrites")
+    code, out, err = _compare(capsys, *args, "--continue_tolerance=1e-4")
+    assert code == 1, out + err
+    assert "The two sides DIFFER." in out
+    assert "finite for all 2 steps; ours: finite for all 2 steps" in out
+
+
+def _rows(original, ours):
+    return continuation.step_rows([1.0] * len(original), original, ours)
+
+
+def test_the_verdict_on_where_each_side_diverges():
+    nan, inf = float("nan"), float("inf")
+    # Both diverge at step 3; before it, 1e-3 apart at step 2.
+    same = continuation.verdict(_rows([10.0, 1000.0, nan, nan],
+                                      [10.0, 1001.0, nan, nan]), 1e-2)
+    assert (same.original_diverged_at, same.ours_diverged_at) == (3, 3)
+    assert same.largest == 1e-3 and same.largest_at == 2 and same.passed
+    # The same, held to a tighter tolerance.
+    assert not continuation.verdict(_rows([10.0, 1000.0, nan],
+                                          [10.0, 1001.0, nan]), 1e-4).passed
+    # Only ours diverges (inf counts as diverged): they differ.
+    apart = continuation.verdict(_rows([1.0, 2.0, 3.0], [1.0, inf, nan]),
+                                 1e-2)
+    assert (apart.original_diverged_at, apart.ours_diverged_at) == (None, 2)
+    assert apart.largest == 0.0 and not apart.passed
+    rows = _rows([1.0, 2.0, nan], [1.0, inf, nan])
+    assert [r.relative for r in rows][:2] == [0.0, inf]
+    assert math.isnan(rows[2].relative)
+    # Neither diverges.
+    assert continuation.verdict(_rows([4.0, 2.0], [4.0, 2.0]), 0.0).passed
+    table_text = continuation.format_rows(_rows([1.0, nan, nan, nan],
+                                                [1.0, nan, nan, nan]))
+    assert table_text.splitlines()[-1] == "(steps 4..4 not shown)"

@@ -104,20 +104,36 @@ def make_inputs(network: spec.Network, batch: int, seed: int,
     if dataset is None:
         x = spec.random_images(batch, network.channels, seed)
     else:
-        channels = DATASETS[dataset].channels
-        if channels != network.channels:
-            raise UserError(f"--dataset={dataset}: {channels}-"
-                            f"channel images, but the checkpoint's network "
-                            f"has {network.channels}.")
-        from provlae_tf.data.registry import load_source
-        source = load_source(dataset, data_dir, log=log)
-        rng = np.random.default_rng(seed)
-        count = min(batch, source.num_examples)
-        indices = np.sort(rng.choice(source.num_examples, count,
-                                     replace=False))
-        x = (source.images(indices).astype(np.float32)
-             / np.float32(source.max_value))
+        x = dataset_images(dataset, network, data_dir, log)(
+            np.random.default_rng(seed), batch)
     return spec.Inputs(x, spec.random_noise(len(x), network, seed))
+
+
+def dataset_images(dataset: str, network: spec.Network, data_dir: str,
+                   log: Callable[[str], None] = print
+                   ) -> Callable[[np.random.Generator, int], np.ndarray]:
+    """A function drawing ``count`` images of ``dataset`` (sorted indices
+    without replacement, at most the dataset's size) with ``rng``, scaled
+    to [0, 1] as training scales them.
+
+    Raises:
+        UserError: the dataset's images do not fit the network's channels.
+    """
+    channels = DATASETS[dataset].channels
+    if channels != network.channels:
+        raise UserError(f"--dataset={dataset}: {channels}-channel images, "
+                        "but the checkpoint's network has "
+                        f"{network.channels}.")
+    from provlae_tf.data.registry import load_source
+    source = load_source(dataset, data_dir, log=log)
+
+    def draw(rng: np.random.Generator, count: int) -> np.ndarray:
+        indices = np.sort(rng.choice(source.num_examples,
+                                     min(count, source.num_examples),
+                                     replace=False))
+        return (source.images(indices).astype(np.float32)
+                / np.float32(source.max_value))
+    return draw
 
 
 @dataclasses.dataclass(frozen=True)
