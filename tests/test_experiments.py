@@ -284,7 +284,7 @@ def test_every_grid_flagfile_lists_its_cells():
     assert counts["smoke.cfg"] == 3       # 1 dataset x 3 models x 1 seed
     assert counts["cpu_dsprites.cfg"] == 9  # 1 x 3 x 3
     assert counts["medium_dsprites.cfg"] == 15      # 1 x 3 x 5
-    assert counts["medium_3dshapes.cfg"] == 15
+    assert counts["medium_3dshapes.cfg"] == 21      # 1 x 3 x 7
     assert counts["ablations_medium_dsprites.cfg"] == 9    # 1 x 3 x 3
     assert counts["ablations_medium_3dshapes.cfg"] == 6    # 1 x 2 x 3
     assert counts["beta_sweep_medium_dsprites.cfg"] == 12  # 1 x 4 x 3
