@@ -195,7 +195,7 @@ def test_continuing_both_sides_agrees_step_by_step(trained, tmp_path,
 
 def test_continuing_sides_that_differ_exits_1(trained, tmp_path, capsys):
     """The changed statistics move the bottom ladder's loss by about 5e-4
-    of the total (measured): within the default tolerance of 1e-2 for
+    of the total (measured): within the default tolerance of 5e-2 for
     long continuations, beyond 1e-4."""
     changed = _changed_statistics(trained, tmp_path / "changed")
     args = (f"--original_code={original_code_path()}",

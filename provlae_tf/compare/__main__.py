@@ -118,11 +118,12 @@ flags.DEFINE_integer("continue_steps", 0, "Instead of the one-step table, "
                      "many training steps on both sides (same batches of "
                      "--batch images, same noise) and show each step's "
                      "loss and where either side diverges.", **_F)
-flags.DEFINE_float("continue_tolerance", 1e-2, "--continue_steps: largest "
+flags.DEFINE_float("continue_tolerance", 5e-2, "--continue_steps: largest "
                    "relative difference of a step's total loss that "
                    "passes; rounding differences grow over many steps, "
-                   "most through a loss spike (measured 5.6e-3 through a "
-                   "10^6-fold spike 10 steps in).", **_F)
+                   "most through loss spikes (measured up to 8.2e-3 "
+                   "through spikes to 1e14 in the 20 steps before a "
+                   "divergence both sides share).", **_F)
 # --- fixtures
 flags.DEFINE_string("write_fixture", None, "Instead of comparing, write a "
                     "fixture made by the original code to this new "
