@@ -30,9 +30,7 @@ import shutil
 import tempfile
 from typing import Callable, Optional
 
-import numpy as np
-
-from provlae_tf.compare import runner, spec, table
+from provlae_tf.compare import continuation, runner, spec, table
 from provlae_tf.compare.child import OriginalProcess
 
 FIXTURE_FILE = "fixture.json"
@@ -46,18 +44,6 @@ def _copy_checkpoint(prefix: str, directory: str) -> None:
     for name in os.listdir(source):
         if name == "checkpoint" or name.startswith(base + "."):
             shutil.copy2(os.path.join(source, name), directory)
-
-
-def _training_batches(network: spec.Network, stage: int, steps: int,
-                      batch: int, seed: int) -> dict:
-    """Seeded random binary batches and noise for each step of a stage."""
-    x = [spec.random_images(batch, network.channels, seed, (stage, i))
-         for i in range(steps)]
-    eps = [spec.random_noise(batch, network, seed, (stage, i))
-           for i in range(steps)]
-    return {"x": np.stack(x), **{
-        f"eps{l}": np.stack([e[l - 1] for e in eps])
-        for l in range(1, network.num_ladders + 1)}}
 
 
 def write_fixture(original_code: str, out_dir: str, network: spec.Network,
@@ -125,8 +111,9 @@ def write_fixture(original_code: str, out_dir: str, network: spec.Network,
                                      os.path.join(tmp, "0"))
                 else:
                     original.call("restore", prefix=prefix)
-                batches = _training_batches(network, s, train_steps, batch,
-                                            seed)
+                # Seeded random binary batches and noise for each step.
+                batches = continuation.make_batches(network, s, train_steps,
+                                                    batch, seed)
                 path = spec.save_arrays(os.path.join(work, "batches.npz"),
                                         batches)
                 record = original.call("train", batches=path, out=os.path.join(
