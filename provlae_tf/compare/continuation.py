@@ -89,10 +89,7 @@ def continue_both(original_code: str, checkpoint, stage: int,
             "train", batches=path,
             out=os.path.join(workdir, "original_steps.npz"))["file"])
     ours = OurSide(checkpoint.model_config, recipe, exact_zero_branches)
-    if checkpoint.run_prefix is not None:
-        ours.restore_run(checkpoint.run_prefix)
-    else:
-        ours.import_original(checkpoint.prefix, restore)
+    ours.load(checkpoint, restore)
     mine = ours.train(batches, theirs["fade_in"], stage)
     # The alpha both sides used: the original feeds its fade-in counter
     # always, but without fade-in its graph has no fade multiplications.

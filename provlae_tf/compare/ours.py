@@ -62,6 +62,15 @@ class OurSide:
             self.model, self.optimizer, state), prefix)
         return int(state.stage)
 
+    def load(self, checkpoint, restore: str = "strict") -> None:
+        """Loads what is compared: one of our runs from its own checkpoint,
+        an original directory through our importer (``checkpoint``: a
+        :class:`~provlae_tf.compare.runner.Checkpoint`)."""
+        if checkpoint.run_prefix is not None:
+            self.restore_run(checkpoint.run_prefix)
+        else:
+            self.import_original(checkpoint.prefix, restore)
+
     def state(self, elements: int = 0) -> dict:
         """Every original checkpoint name's value now (moving statistics:
         our constants), whole or at :func:`spec.positions`."""

@@ -178,10 +178,7 @@ def compare(original_code: str, checkpoint: Checkpoint, inputs: spec.Inputs,
                             keep_state=False)  # the next stage restores
         ours = OurSide(checkpoint.model_config, settings.recipe,
                        settings.exact_zero_branches)
-        if checkpoint.run_prefix is not None:
-            ours.restore_run(checkpoint.run_prefix)
-        else:
-            ours.import_original(checkpoint.prefix, settings.restore)
+        ours.load(checkpoint, settings.restore)
         for stage in settings.stages:
             files = None
             for i, alpha in enumerate(spec.alphas_for(stage,
