@@ -191,6 +191,7 @@ def test_continuing_both_sides_agrees_step_by_step(trained, tmp_path,
     assert all(abs(row["ours"] - row["original"])
                <= 1e-5 * abs(row["original"]) for row in data["rows"])
     assert data["passed"] and data["original_diverged_at"] is None
+    assert data["continued"].startswith("stage 3, 3 steps of 2 random")
 
 
 def test_continuing_sides_that_differ_exits_1(trained, tmp_path, capsys):

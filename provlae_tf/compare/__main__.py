@@ -194,8 +194,7 @@ def _compare(workdir: str) -> int:
              "recipe": settings.recipe.describe(),
              "stages": list(settings.stages),
              "images": f"{images}, batch {len(inputs.x)}"}
-    for key, value in about.items():
-        print(f"{key}: {value}")
+    _print_about(about)
     start = time.perf_counter()
     rows = runner.compare(FLAGS.original_code, checkpoint, inputs, settings,
                           workdir)
@@ -219,14 +218,13 @@ def _continue(checkpoint, stage: int, workdir: str) -> int:
         checkpoint.network, stage, FLAGS.continue_steps, FLAGS.batch,
         FLAGS.seed, FLAGS.dataset, FLAGS.data_dir, _note)
     images = FLAGS.dataset or "random binary"
-    for key, value in (("original_code", os.path.abspath(FLAGS.original_code)),
-                       ("checkpoint", checkpoint.description),
-                       ("network", checkpoint.network.describe()),
-                       ("recipe", recipe.describe()),
-                       ("continued", f"stage {stage}, {FLAGS.continue_steps} "
-                        f"steps of {FLAGS.batch} {images} images (seed "
-                        f"{FLAGS.seed})")):
-        print(f"{key}: {value}")
+    about = {"original_code": os.path.abspath(FLAGS.original_code),
+             "checkpoint": checkpoint.description,
+             "network": checkpoint.network.describe(),
+             "recipe": recipe.describe(),
+             "continued": f"stage {stage}, {FLAGS.continue_steps} steps of "
+                          f"{FLAGS.batch} {images} images (seed {FLAGS.seed})"}
+    _print_about(about)
     start = time.perf_counter()
     rows = continuation.continue_both(
         FLAGS.original_code, checkpoint, stage, recipe, batches, workdir,
@@ -243,7 +241,8 @@ def _continue(checkpoint, stage: int, workdir: str) -> int:
                                  or math.isfinite(v) else None
                                  for k, v in dataclasses.asdict(r).items()}
                                 for r in rows],
-                       **dataclasses.asdict(result), "seconds": seconds},
+                       **about, **dataclasses.asdict(result),
+                       "seconds": seconds},
                       f, indent=1)
     return 0 if result.passed else 1
 
@@ -265,6 +264,13 @@ def _write_fixture() -> int:
     print(f"Wrote the fixture {written} ({network.describe()}, stage "
           f"{stage}).")
     return 0
+
+
+def _print_about(about: dict) -> None:
+    """What is compared, one ``key: value`` line each (the JSON report
+    keeps the same keys)."""
+    for key, value in about.items():
+        print(f"{key}: {value}")
 
 
 def _note(line: str) -> None:
